@@ -1,0 +1,253 @@
+//! The command-line adapter: parses arguments, loads configuration, opens the store, calls the
+//! services and prints. It is also the one place where an error becomes what a person reads.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{Duration, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+use crate::domain::{ChannelKind, InboundMessage};
+use crate::render;
+use crate::services::{audit, IntakePolicy, IntakeService};
+use crate::store::{Store, StoreOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "casebot",
+    version,
+    about = "A Discord bot for social customer care"
+)]
+pub struct Cli {
+    /// A TOML file whose keys override the built-in defaults.
+    #[arg(long, global = true, env = "CASEBOT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Play a scripted support scenario on the configured database and check every step.
+    Demo,
+    /// Create the database if needed and apply its migrations.
+    Migrate,
+    /// Check or export the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Look at cases.
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Take in one customer message, exactly as a chat adapter would, and print the outcome.
+    Intake(IntakeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exits non-zero and names each position that was tampered with.
+    Verify,
+    /// Print audit events as JSON lines, in chain order.
+    Export {
+        /// Only the events of this case.
+        #[arg(long = "case")]
+        case_id: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CaseCommand {
+    /// Show a case with its messages and audit trail.
+    Show {
+        case_id: i64,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Load the configuration, report the first bad value, and print the result with secrets masked.
+    Check,
+}
+
+#[derive(Debug, Args)]
+struct IntakeArgs {
+    /// The customer's platform user id.
+    #[arg(long = "from")]
+    author_id: String,
+    /// The customer's display name.
+    #[arg(long, default_value = "customer")]
+    name: String,
+    /// The message was a public mention rather than a DM.
+    #[arg(long)]
+    public: bool,
+    /// The platform message id; intake is idempotent on it. Defaults to a fresh one.
+    #[arg(long)]
+    message_id: Option<String>,
+    /// The channel id.
+    #[arg(long, default_value = "cli")]
+    channel: String,
+    /// The message text.
+    text: String,
+}
+
+/// Runs the command line and turns the result into an exit code.
+pub fn main() -> ExitCode {
+    // A missing .env is normal; a present one fills the environment before config is read.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => report(&err),
+    }
+}
+
+/// The one place an error becomes text for a person: one line, causes joined, no backtrace.
+/// Bad configuration exits with 2, anything else with 1.
+fn report(err: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {err:#}");
+    if err.chain().any(|cause| cause.is::<ConfigError>()) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::from_env(cli.config.as_deref())?;
+    crate::telemetry::init(&config.log);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(execute(cli.command, config))
+}
+
+async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    if let Command::Config(ConfigCommand::Check) = command {
+        writeln!(stdout, "{config:#?}")?;
+        writeln!(stdout, "configuration is valid")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = open_store(&config).await?;
+    let code = match command {
+        Command::Migrate => {
+            let backend = store.backend().as_str();
+            writeln!(
+                stdout,
+                "{backend} database {} is migrated",
+                config.database.url
+            )?;
+            ExitCode::SUCCESS
+        }
+        Command::Audit(AuditCommand::Verify) => verify_audit(&store, &mut stdout).await?,
+        Command::Audit(AuditCommand::Export { case_id }) => {
+            audit::export(&store, case_id, &mut stdout).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Case(CaseCommand::Show { case_id, json }) => {
+            show_case(&store, case_id, json, &mut stdout).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Intake(args) => {
+            let intake = IntakeService::new(store.clone(), intake_policy(&config));
+            let outcome = intake.receive(&args.into_message()).await?;
+            writeln!(stdout, "{}", serde_json::to_string(&outcome)?)?;
+            ExitCode::SUCCESS
+        }
+        Command::Demo => {
+            let intake = IntakeService::new(store.clone(), intake_policy(&config));
+            crate::demo::run(&store, intake, &mut stdout).await?
+        }
+        Command::Config(_) => unreachable!("handled before the store opens"),
+    };
+    store.close().await;
+    Ok(code)
+}
+
+/// Opens the configured database and brings its schema up to date.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        max_connections: config.database.max_connections,
+        connect_timeout: std::time::Duration::from_secs(config.database.connect_timeout_secs),
+        sqlite_synchronous: config.database.sqlite_synchronous.clone(),
+    };
+    let store = Store::connect(config.database.url.expose(), &options).await?;
+    store
+        .migrate()
+        .await
+        .with_context(|| format!("cannot prepare the database {}", config.database.url))?;
+    Ok(store)
+}
+
+pub fn intake_policy(config: &Config) -> IntakePolicy {
+    IntakePolicy {
+        reopen_window: Duration::hours(config.cases.reopen_window_hours.into()),
+        max_message_bytes: config.cases.max_message_bytes,
+    }
+}
+
+async fn verify_audit(store: &Store, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let report = audit::verify(store).await?;
+    if report.is_intact() {
+        writeln!(out, "audit log intact: {} events verified", report.checked)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "audit log TAMPERED: {} problem(s) in {} events",
+        report.problems.len(),
+        report.checked
+    )?;
+    for problem in &report.problems {
+        writeln!(out, "  {problem}")?;
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+async fn show_case(
+    store: &Store,
+    case_id: i64,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let case = store
+        .case(case_id)
+        .await?
+        .with_context(|| format!("case {case_id} does not exist"))?;
+    let messages = store.messages(case_id).await?;
+    let trail = store.audit_page(Some(case_id), 0, i64::MAX).await?;
+    if json {
+        writeln!(out, "{}", render::case_json(&case, &messages, &trail))?;
+    } else {
+        write!(out, "{}", render::case_text(&case, &messages, &trail))?;
+    }
+    Ok(())
+}
+
+impl IntakeArgs {
+    fn into_message(self) -> InboundMessage {
+        let now = Utc::now();
+        InboundMessage {
+            platform: "cli".into(),
+            author_id: self.author_id,
+            author_name: self.name,
+            channel_kind: if self.public {
+                ChannelKind::Public
+            } else {
+                ChannelKind::Dm
+            },
+            channel_id: self.channel,
+            message_id: self
+                .message_id
+                .unwrap_or_else(|| format!("cli-{}", now.timestamp_nanos_opt().unwrap_or(0))),
+            text: self.text,
+            sent_at: now,
+        }
+    }
+}

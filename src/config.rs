@@ -1,0 +1,495 @@
+//! casebot's configuration: documented defaults from `config/default.toml` (built into the
+//! binary), an optional override file, then environment variables. Every value is checked once,
+//! here, and a bad one is reported with its key, its value and what was expected.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::{Table, Value};
+
+/// The defaults shipped with casebot. Being compiled in, they also list every key that exists.
+pub const DEFAULTS: &str = include_str!("../config/default.toml");
+const ENV_PREFIX: &str = "CASEBOT__";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid value {value:?} for {key}: expected {expected}")]
+    Invalid {
+        key: String,
+        value: String,
+        expected: String,
+    },
+    #[error("unknown configuration key {key} (from {origin})")]
+    UnknownKey { key: String, origin: String },
+    #[error("cannot read config file {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+/// A value that must never be printed: `Debug` and `Display` show only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one call that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A database URL. It may carry a password, so it prints with the password masked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(Secret);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> DatabaseUrl {
+        DatabaseUrl(Secret::new(url))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", mask_url_password(self.expose()))
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask_url_password(self.expose()))
+    }
+}
+
+/// Replaces the password in `scheme://user:password@host/...` with `***`.
+pub fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub cases: CasesConfig,
+    pub log: LogConfig,
+    /// From `DISCORD_TOKEN` only.
+    pub discord_token: Option<Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+    pub sqlite_synchronous: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CasesConfig {
+    pub reopen_window_hours: u32,
+    pub max_message_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// The `[database]` table as written; the URL becomes a [`DatabaseUrl`] afterwards.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: String,
+    max_connections: u32,
+    connect_timeout_secs: u64,
+    sqlite_synchronous: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    database: RawDatabase,
+    cases: CasesConfig,
+    log: LogConfig,
+}
+
+impl Config {
+    /// Loads the configuration from the process environment and an optional override file.
+    pub fn from_env(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load(file, std::env::vars())
+    }
+
+    /// Loads defaults, then `file`, then the given environment variables.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table: Table = DEFAULTS
+            .parse()
+            .expect("the built-in defaults are valid TOML");
+        if let Some(path) = file {
+            let file_error = |reason: String| ConfigError::File {
+                path: path.display().to_string(),
+                reason,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+            let overrides: Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| file_error(e.message().to_owned()))?;
+            merge_file(&mut table, overrides, &path.display().to_string())?;
+        }
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut discord_token = None;
+        let mut database_url = None;
+        for (name, value) in &env {
+            match name.as_str() {
+                "DISCORD_TOKEN" if !value.is_empty() => discord_token = Some(Secret::new(value)),
+                "DATABASE_URL" if !value.is_empty() => database_url = Some(value.clone()),
+                _ => {}
+            }
+        }
+        // DATABASE_URL is the conventional name; CASEBOT__DATABASE__URL, applied below, wins.
+        if let Some(url) = database_url {
+            set(&mut table, "database", "url", Value::String(url));
+        }
+        for (name, value) in &env {
+            if let Some(path) = name.strip_prefix(ENV_PREFIX) {
+                apply_env(&mut table, name, path, value)?;
+            }
+        }
+        let raw: Raw = Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                key: "configuration".into(),
+                value: String::new(),
+                expected: e.message().to_owned(),
+            })?;
+        let config = Config {
+            database: DatabaseConfig {
+                url: DatabaseUrl::new(raw.database.url),
+                max_connections: raw.database.max_connections,
+                connect_timeout_secs: raw.database.connect_timeout_secs,
+                sqlite_synchronous: raw.database.sqlite_synchronous,
+            },
+            cases: raw.cases,
+            log: raw.log,
+            discord_token,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot: ranges, schemes and names.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database.url.expose();
+        if crate::store::Backend::from_url(url).is_err() {
+            return Err(invalid(
+                "database.url",
+                &mask_url_password(url),
+                "a sqlite:// or postgres:// URL",
+            ));
+        }
+        in_range(
+            "database.max_connections",
+            self.database.max_connections.into(),
+            1,
+            1000,
+        )?;
+        in_range(
+            "database.connect_timeout_secs",
+            self.database.connect_timeout_secs,
+            1,
+            600,
+        )?;
+        if !matches!(self.database.sqlite_synchronous.as_str(), "normal" | "full") {
+            let value = &self.database.sqlite_synchronous;
+            return Err(invalid(
+                "database.sqlite_synchronous",
+                value,
+                "\"normal\" or \"full\"",
+            ));
+        }
+        in_range(
+            "cases.reopen_window_hours",
+            self.cases.reopen_window_hours.into(),
+            1,
+            8760,
+        )?;
+        let max_bytes = self.cases.max_message_bytes as u64;
+        in_range("cases.max_message_bytes", max_bytes, 256, 1_048_576)?;
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(invalid(
+                "log.level",
+                &self.log.level,
+                "a tracing filter such as \"info\"",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn invalid(key: &str, value: &str, expected: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        value: value.into(),
+        expected: expected.into(),
+    }
+}
+
+fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        let expected = format!("a whole number from {min} to {max}");
+        Err(invalid(key, &value.to_string(), &expected))
+    }
+}
+
+fn set(table: &mut Table, section: &str, key: &str, value: Value) {
+    if let Some(Value::Table(section)) = table.get_mut(section) {
+        section.insert(key.to_owned(), value);
+    }
+}
+
+/// The default value at `section.key`, which also tells the type an override must have.
+fn default_at<'t>(table: &'t Table, section: &str, key: &str) -> Option<&'t Value> {
+    table.get(section)?.as_table()?.get(key)
+}
+
+fn merge_file(table: &mut Table, overrides: Table, origin: &str) -> Result<(), ConfigError> {
+    for (section, values) in overrides {
+        let unknown = |key: String| ConfigError::UnknownKey {
+            key,
+            origin: origin.to_owned(),
+        };
+        let Value::Table(values) = values else {
+            return Err(unknown(section));
+        };
+        for (key, value) in values {
+            let full = format!("{section}.{key}");
+            let default = default_at(table, &section, &key).ok_or_else(|| unknown(full.clone()))?;
+            if default.type_str() != value.type_str() {
+                return Err(invalid(&full, &value.to_string(), expected_type(default)));
+            }
+            set(table, &section, &key, value);
+        }
+    }
+    Ok(())
+}
+
+/// Applies `CASEBOT__SECTION__KEY=value`, parsing the value as the default's type.
+fn apply_env(table: &mut Table, name: &str, path: &str, raw: &str) -> Result<(), ConfigError> {
+    let unknown = || ConfigError::UnknownKey {
+        key: path.to_lowercase().replace("__", "."),
+        origin: format!("environment variable {name}"),
+    };
+    let (section, key) = path.split_once("__").ok_or_else(unknown)?;
+    let (section, key) = (section.to_lowercase(), key.to_lowercase());
+    let default = default_at(table, &section, &key).ok_or_else(unknown)?;
+    let full = format!("{section}.{key}");
+    let value = match default {
+        Value::Integer(_) => raw.trim().parse().map(Value::Integer).ok(),
+        Value::Float(_) => raw.trim().parse().map(Value::Float).ok(),
+        Value::Boolean(_) => raw.trim().parse().map(Value::Boolean).ok(),
+        _ => Some(Value::String(raw.to_owned())),
+    };
+    let shown = if key == "url" {
+        mask_url_password(raw)
+    } else {
+        raw.to_owned()
+    };
+    let value = value.ok_or_else(|| invalid(&full, &shown, expected_type(default)))?;
+    set(table, &section, &key, value);
+    Ok(())
+}
+
+fn expected_type(default: &Value) -> &'static str {
+    match default {
+        Value::Integer(_) => "a whole number",
+        Value::Float(_) => "a number",
+        Value::Boolean(_) => "true or false",
+        Value::String(_) => "a string",
+        _ => "a value like the default",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_defaults_load_without_any_environment() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.database.url.expose(), "sqlite://data/casebot.db");
+        assert_eq!(config.cases.reopen_window_hours, 72);
+        assert_eq!(config.log.format, LogFormat::Human);
+        assert!(config.discord_token.is_none());
+    }
+
+    #[test]
+    fn environment_variables_override_any_key() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("CASEBOT__CASES__REOPEN_WINDOW_HOURS", "24"),
+                ("CASEBOT__LOG__FORMAT", "json"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.cases.reopen_window_hours, 24);
+        assert_eq!(config.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn database_url_is_read_and_the_casebot_variable_wins_over_it() {
+        let config = Config::load(None, env(&[("DATABASE_URL", "postgres://db/x")])).unwrap();
+        assert_eq!(config.database.url.expose(), "postgres://db/x");
+        let config = Config::load(
+            None,
+            env(&[
+                ("DATABASE_URL", "postgres://db/x"),
+                ("CASEBOT__DATABASE__URL", "sqlite://y.db"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.database.url.expose(), "sqlite://y.db");
+    }
+
+    #[test]
+    fn a_bad_number_names_the_key_the_value_and_what_was_expected() {
+        let err = Config::load(
+            None,
+            env(&[("CASEBOT__CASES__REOPEN_WINDOW_HOURS", "soon")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value \"soon\" for cases.reopen_window_hours: expected a whole number"
+        );
+    }
+
+    #[test]
+    fn an_out_of_range_value_is_refused() {
+        let err =
+            Config::load(None, env(&[("CASEBOT__DATABASE__MAX_CONNECTIONS", "0")])).unwrap_err();
+        assert!(
+            err.to_string().contains("database.max_connections"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("from 1 to 1000"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_refused_without_showing_the_password() {
+        let err =
+            Config::load(None, env(&[("DATABASE_URL", "mysql://u:hunter2@h/db")])).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("database.url") && text.contains("sqlite://"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn an_unknown_log_format_is_refused() {
+        let err = Config::load(None, env(&[("CASEBOT__LOG__FORMAT", "xml")])).unwrap_err();
+        assert!(err.to_string().contains("xml"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_rather_than_ignored() {
+        let err = Config::load(None, env(&[("CASEBOT__CASES__REOPEN_WINDOW", "5")])).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::UnknownKey { ref key, .. } if key == "cases.reopen_window")
+        );
+    }
+
+    #[test]
+    fn an_override_file_changes_only_what_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("casebot.toml");
+        std::fs::write(&path, "[cases]\nreopen_window_hours = 12\n").unwrap();
+        let config = Config::load(Some(&path), env(&[])).unwrap();
+        assert_eq!(config.cases.reopen_window_hours, 12);
+        assert_eq!(config.cases.max_message_bytes, 16384);
+    }
+
+    #[test]
+    fn an_override_file_with_a_wrong_type_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("casebot.toml");
+        std::fs::write(&path, "[cases]\nreopen_window_hours = \"12\"\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("cases.reopen_window_hours"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("DISCORD_TOKEN", "tok-abc.def"),
+                ("DATABASE_URL", "postgres://casebot:hunter2@db:5432/casebot"),
+            ]),
+        )
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("tok-abc.def"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("postgres://casebot:***@db:5432/casebot"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn urls_without_a_password_are_shown_as_they_are() {
+        assert_eq!(
+            mask_url_password("sqlite://data/x.db"),
+            "sqlite://data/x.db"
+        );
+        assert_eq!(mask_url_password("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

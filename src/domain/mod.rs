@@ -1,0 +1,12 @@
+//! The pure core of casebot: case states, intake decisions, redaction and the audit chain.
+//! Nothing in here does I/O, awaits, or knows about sqlx or Discord, so every rule is unit-tested
+//! with plain values.
+
+pub mod audit;
+pub mod case;
+pub mod message;
+pub mod redact;
+
+pub use audit::{ActorKind, AuditEvent, ChainProblem, NewAuditEvent};
+pub use case::{CaseAction, CaseLink, CaseState, Origin, Priority, Transition, TransitionError};
+pub use message::{ChannelKind, InboundMessage, PreparedText};

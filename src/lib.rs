@@ -1,0 +1,14 @@
+//! casebot: a Discord bot for social customer care. Customers mention it or DM it, every
+//! conversation becomes a case, and support staff take over the cases that need a person.
+//!
+//! The crate is layered: [`domain`] is pure, [`services`] are the use cases, [`store`] is the only
+//! code that speaks SQL, and [`cli`] is the adapter the binary runs.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod render;
+pub mod services;
+pub mod store;
+pub mod telemetry;

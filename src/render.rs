@@ -1,0 +1,89 @@
+//! Pure rendering of cases for people and for machines. No I/O: callers fetch, these format.
+
+use serde_json::json;
+
+use crate::domain::audit::AuditEvent;
+use crate::store::{from_millis, CaseRecord, MessageRecord};
+
+/// A case as readable text: the header, the conversation, then the audit trail.
+pub fn case_text(case: &CaseRecord, messages: &[MessageRecord], trail: &[AuditEvent]) -> String {
+    let mut out = format!(
+        "case #{id} · {state} · priority {priority} · from {origin}\n\
+         customer: {name} (#{customer})\n\
+         opened {opened} · updated {updated}\n",
+        id = case.id,
+        state = case.state,
+        priority = case.priority,
+        origin = case.origin,
+        name = case.customer_name,
+        customer = case.customer_id,
+        opened = case.created_at.to_rfc3339(),
+        updated = case.updated_at.to_rfc3339(),
+    );
+    let optional = [
+        ("intent", &case.intent),
+        ("order", &case.order_number),
+        ("assignee", &case.assignee),
+        ("escalation reason", &case.escalation_reason),
+        ("resolution", &case.resolution_summary),
+    ];
+    for (label, value) in optional {
+        if let Some(value) = value {
+            out.push_str(&format!("{label}: {value}\n"));
+        }
+    }
+    out.push_str(&format!("\nmessages ({}):\n", messages.len()));
+    for m in messages {
+        let at = from_millis(m.sent_at).to_rfc3339();
+        out.push_str(&format!(
+            "  [{at}] {} via {}: {}\n",
+            m.author_kind, m.channel_kind, m.body
+        ));
+    }
+    out.push_str(&format!("\naudit trail ({}):\n", trail.len()));
+    for e in trail {
+        let at = from_millis(e.at_ms).to_rfc3339();
+        out.push_str(&format!(
+            "  #{} [{at}] {} {} by {}:{}\n",
+            e.seq, e.action, e.details, e.actor_kind, e.actor_id
+        ));
+    }
+    out
+}
+
+/// The same case as one JSON object.
+pub fn case_json(
+    case: &CaseRecord,
+    messages: &[MessageRecord],
+    trail: &[AuditEvent],
+) -> serde_json::Value {
+    json!({
+        "case_id": case.id,
+        "customer_id": case.customer_id,
+        "customer_name": case.customer_name,
+        "state": case.state.as_str(),
+        "priority": case.priority.as_str(),
+        "origin": case.origin.as_str(),
+        "intent": case.intent,
+        "order_number": case.order_number,
+        "assignee": case.assignee,
+        "escalation_reason": case.escalation_reason,
+        "resolution_summary": case.resolution_summary,
+        "created_at": case.created_at.to_rfc3339(),
+        "updated_at": case.updated_at.to_rfc3339(),
+        "messages": messages.iter().map(|m| json!({
+            "id": m.id,
+            "platform_message_id": m.platform_message_id,
+            "channel": m.channel_kind,
+            "author": m.author_kind,
+            "text": m.body,
+            "sent_at": from_millis(m.sent_at).to_rfc3339(),
+        })).collect::<Vec<_>>(),
+        "audit": trail.iter().map(|e| json!({
+            "seq": e.seq,
+            "action": e.action,
+            "actor": format!("{}:{}", e.actor_kind, e.actor_id),
+            "at": from_millis(e.at_ms).to_rfc3339(),
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,138 @@
+//! Changing a case's state: escalate, claim, release, transfer, resolve, reopen, close. The pure
+//! state machine decides whether a change is allowed; the store applies it as a compare-and-set so
+//! that of two people acting at once, exactly one succeeds.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{Clock, SystemClock};
+use crate::domain::case::transition;
+use crate::domain::message::sha256_hex;
+use crate::domain::{ActorKind, CaseAction, CaseState, NewAuditEvent, TransitionError};
+use crate::store::{Store, StoreError};
+
+/// Who is acting on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub id: String,
+}
+
+impl Actor {
+    pub fn staff(id: impl Into<String>) -> Actor {
+        Actor {
+            kind: ActorKind::Staff,
+            id: id.into(),
+        }
+    }
+
+    pub fn system() -> Actor {
+        Actor {
+            kind: ActorKind::System,
+            id: "casebot".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("case {0} does not exist")]
+    NotFound(i64),
+    #[error(transparent)]
+    Refused(#[from] TransitionError),
+    /// The case changed between reading and writing in a way that leaves the action undecided.
+    #[error("case {0} changed while the action was applied; try again")]
+    Contended(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct CaseService {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl CaseService {
+    pub fn new(store: Store) -> CaseService {
+        CaseService::with_clock(store, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(store: Store, clock: Arc<dyn Clock>) -> CaseService {
+        CaseService { store, clock }
+    }
+
+    /// Applies `action` to a case and records it, returning the new state.
+    #[tracing::instrument(name = "case.apply", skip_all, fields(case.id = case_id, action = action.audit_name()))]
+    pub async fn apply(
+        &self,
+        case_id: i64,
+        actor: &Actor,
+        action: CaseAction,
+    ) -> Result<CaseState, CaseError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let (state, assignee) = tx
+            .case_state(case_id)
+            .await?
+            .ok_or(CaseError::NotFound(case_id))?;
+        let next = transition(state, assignee.as_deref(), &action)?;
+        let applied = tx
+            .set_case_state(
+                case_id,
+                (state, assignee.as_deref()),
+                (next.state, next.assignee.as_deref()),
+                now,
+            )
+            .await?;
+        if !applied {
+            // Someone else changed the case first. Judging the action again against what they
+            // left gives the precise refusal, such as "already claimed by ana".
+            drop(tx);
+            return Err(self.refusal_after_race(case_id, &action).await);
+        }
+        let details = match &action {
+            CaseAction::Escalate { priority, reason } => {
+                tx.update_case_details(case_id, Some(*priority), Some(reason), None)
+                    .await?;
+                json!({ "priority": priority.as_str(), "reason": reason })
+            }
+            CaseAction::Resolve { summary } => {
+                tx.update_case_details(case_id, None, None, Some(summary))
+                    .await?;
+                json!({ "summary_sha256": sha256_hex(summary.as_bytes()) })
+            }
+            CaseAction::Claim { staff } => json!({ "assignee": staff }),
+            CaseAction::Transfer { to } => json!({ "from": assignee, "to": to }),
+            CaseAction::Release => json!({ "from": assignee }),
+            CaseAction::Reopen | CaseAction::Close => json!({}),
+        };
+        tx.append_audit(&[NewAuditEvent {
+            at: now,
+            actor_kind: actor.kind,
+            actor_id: actor.id.clone(),
+            action: next.audit_action,
+            case_id: Some(case_id),
+            details,
+        }])
+        .await?;
+        tx.commit().await?;
+        Ok(next.state)
+    }
+
+    async fn refusal_after_race(&self, case_id: i64, action: &CaseAction) -> CaseError {
+        let current = match self.store.begin().await {
+            Ok(mut tx) => tx.case_state(case_id).await,
+            Err(e) => Err(e),
+        };
+        match current {
+            Ok(Some((state, assignee))) => match transition(state, assignee.as_deref(), action) {
+                Err(refused) => CaseError::Refused(refused),
+                Ok(_) => CaseError::Contended(case_id),
+            },
+            Ok(None) => CaseError::NotFound(case_id),
+            Err(e) => CaseError::Store(e),
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! The storage port: the only place in casebot that speaks SQL.
+//!
+//! Services see [`Store`] (reads and `begin`) and [`Tx`] (the writes of one unit of work). Both
+//! backends run the same statements through sqlx's `Any` driver: the schema stores times as epoch
+//! milliseconds and uses `$n` placeholders, which SQLite and PostgreSQL both accept. What does
+//! differ (connection set-up, how a write transaction starts, row locking) lives in the
+//! [`sqlite`] and [`postgres`] adapters, behind [`Backend`].
+
+mod postgres;
+mod queries;
+mod sqlite;
+mod tx;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, FromRow, Row};
+
+use crate::domain::audit::{AuditEvent, ChainProblem, ChainReport, ChainVerifier};
+use crate::domain::{CaseState, Origin, Priority};
+
+pub use tx::{NewCase, NewMessage, Tx};
+
+/// Which database a [`Store`] talks to, picked from the URL scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL, or says why it cannot.
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(StoreError::UnsupportedScheme {
+                scheme: scheme.to_owned(),
+            }),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL scheme {scheme:?}: expected sqlite:// or postgres://")]
+    UnsupportedScheme { scheme: String },
+    #[error("cannot open the database at {url}: {source}")]
+    Connect {
+        /// The URL with any password masked.
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the database holds a value casebot does not know: {0}")]
+    Corrupt(String),
+}
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+    /// SQLite's `synchronous` pragma: `full` or `normal` (see the README on durability).
+    pub sqlite_synchronous: String,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(5),
+            sqlite_synchronous: "normal".into(),
+        }
+    }
+}
+
+/// A connection pool to one casebot database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens the database at `url`. Nothing is created or migrated until [`Store::migrate`].
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let pool_options = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.connect_timeout);
+        let connect_error = |source| StoreError::Connect {
+            url: crate::config::mask_url_password(url),
+            source,
+        };
+        let pool = match backend {
+            Backend::Sqlite => sqlite::open(url, pool_options, options).await,
+            Backend::Postgres => postgres::open(url, pool_options).await,
+        }
+        .map_err(connect_error)?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool itself, for the benchmark's bare-SQL baseline and for tests that tamper with rows.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies the embedded migrations of this backend.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once, so two writers
+    /// never deadlock upgrading a read lock.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let begin = match self.backend {
+            Backend::Sqlite => sqlite::BEGIN_WRITE,
+            Backend::Postgres => postgres::BEGIN_WRITE,
+        };
+        let inner = self.pool.begin_with(begin).await?;
+        Ok(Tx::new(inner, self.backend))
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn case(&self, case_id: i64) -> Result<Option<CaseRecord>, StoreError> {
+        let row = sqlx::query(queries::SELECT_CASE)
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| CaseRecord::from_row(&r)).transpose()
+    }
+
+    pub async fn messages(&self, case_id: i64) -> Result<Vec<MessageRecord>, StoreError> {
+        let rows = sqlx::query(queries::SELECT_CASE_MESSAGES)
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(MessageRecord::from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Counts rows the tests and the demo check against: (customers, cases, messages, audit events).
+    pub async fn counts(&self) -> Result<(i64, i64, i64, i64), StoreError> {
+        let row = sqlx::query(queries::COUNT_ALL)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+        ))
+    }
+
+    /// Audit events in chain order, optionally for one case, a page at a time after `after_seq`.
+    pub async fn audit_page(
+        &self,
+        case_id: Option<i64>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let query = match case_id {
+            Some(case_id) => sqlx::query(queries::SELECT_AUDIT_PAGE_FOR_CASE).bind(case_id),
+            None => sqlx::query(queries::SELECT_AUDIT_PAGE),
+        };
+        let rows = query
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(audit_event_from_row).collect()
+    }
+
+    /// Walks the whole audit chain in pages and checks every link and hash.
+    pub async fn verify_audit_chain(&self) -> Result<ChainReport, StoreError> {
+        const PAGE: i64 = 5_000;
+        // Read the head first: events appended during the walk then lie beyond it and are not
+        // mistaken for tampering. They are checked by the next run.
+        let head = sqlx::query(queries::SELECT_AUDIT_HEAD)
+            .fetch_one(&self.pool)
+            .await?;
+        let (head_seq, head_hash): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
+        let mut verifier = ChainVerifier::default();
+        let mut after = 0;
+        loop {
+            let page = self.audit_page(None, after, PAGE).await?;
+            for event in page.iter().take_while(|e| e.seq <= head_seq) {
+                verifier.check(event);
+            }
+            match page.last() {
+                Some(last) if last.seq < head_seq && page.len() as i64 == PAGE => after = last.seq,
+                _ => break,
+            }
+        }
+        let mut report = verifier.finish(head_seq, &head_hash);
+        // Rows past the head as it stands now were not written by an append.
+        let beyond: Option<i64> = sqlx::query_scalar(queries::SELECT_FIRST_BEYOND_HEAD)
+            .fetch_one(&self.pool)
+            .await?;
+        if let Some(seq) = beyond {
+            report.problems.push(ChainProblem::BeyondHead { seq });
+        }
+        Ok(report)
+    }
+}
+
+/// A case as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRecord {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub state: CaseState,
+    pub intent: Option<String>,
+    pub priority: Priority,
+    pub origin: Origin,
+    pub order_number: Option<String>,
+    pub assignee: Option<String>,
+    pub escalation_reason: Option<String>,
+    pub resolution_summary: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl CaseRecord {
+    fn from_row(row: &AnyRow) -> Result<CaseRecord, StoreError> {
+        Ok(CaseRecord {
+            id: row.try_get("id")?,
+            customer_id: row.try_get("customer_id")?,
+            customer_name: row.try_get("display_name")?,
+            state: parse_column(row, "state")?,
+            intent: row.try_get("intent")?,
+            priority: parse_column(row, "priority")?,
+            origin: parse_column(row, "origin")?,
+            order_number: row.try_get("order_number")?,
+            assignee: row.try_get("assignee")?,
+            escalation_reason: row.try_get("escalation_reason")?,
+            resolution_summary: row.try_get("resolution_summary")?,
+            created_at: from_millis(row.try_get("created_at")?),
+            updated_at: from_millis(row.try_get("updated_at")?),
+            resolved_at: row
+                .try_get::<Option<i64>, _>("resolved_at")?
+                .map(from_millis),
+        })
+    }
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct MessageRecord {
+    pub id: i64,
+    pub platform_message_id: String,
+    pub channel_kind: String,
+    pub author_kind: String,
+    pub body: String,
+    pub sent_at: i64,
+}
+
+fn audit_event_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        seq: row.try_get("seq")?,
+        at_ms: row.try_get("at")?,
+        actor_kind: row.try_get("actor_kind")?,
+        actor_id: row.try_get("actor_id")?,
+        action: row.try_get("action")?,
+        case_id: row.try_get("case_id")?,
+        details: row.try_get("details")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+fn parse_column<T>(row: &AnyRow, column: &str) -> Result<T, StoreError>
+where
+    T: std::str::FromStr<Err = crate::domain::case::UnknownName>,
+{
+    let value: String = row.try_get(column)?;
+    value
+        .parse()
+        .map_err(|e: crate::domain::case::UnknownName| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

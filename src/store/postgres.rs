@@ -1,0 +1,15 @@
+//! The PostgreSQL adapter: the production backend, shared by several casebot processes.
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+
+/// Read committed: each statement sees what other transactions committed before it, which is
+/// what lets a writer that lost the race for a customer's case find the winner's case.
+pub const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
+/// Locks the head of the audit chain until commit, so appends from all processes form one line.
+pub const LOCK_AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
+
+pub(super) async fn open(url: &str, pool: AnyPoolOptions) -> Result<AnyPool, sqlx::Error> {
+    pool.connect(url).await
+}

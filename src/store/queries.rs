@@ -1,0 +1,86 @@
+//! The SQL shared by both backends. `$n` placeholders work on SQLite and PostgreSQL alike.
+
+pub const SELECT_CASE: &str = "\
+    SELECT c.id, c.customer_id, cu.display_name, c.state, c.intent, c.priority, c.origin, \
+           c.order_number, c.assignee, c.escalation_reason, c.created_at, c.updated_at, \
+           c.resolved_at, c.resolution_summary \
+    FROM cases c JOIN customers cu ON cu.id = c.customer_id \
+    WHERE c.id = $1";
+
+pub const SELECT_CASE_MESSAGES: &str = "\
+    SELECT id, platform_message_id, channel_kind, author_kind, body, sent_at \
+    FROM messages WHERE case_id = $1 ORDER BY id";
+
+pub const COUNT_ALL: &str = "\
+    SELECT (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM cases), \
+           (SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM audit_events)";
+
+pub const SELECT_AUDIT_PAGE: &str = "\
+    SELECT seq, at, actor_kind, actor_id, action, case_id, details, prev_hash, hash \
+    FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
+
+pub const SELECT_AUDIT_PAGE_FOR_CASE: &str = "\
+    SELECT seq, at, actor_kind, actor_id, action, case_id, details, prev_hash, hash \
+    FROM audit_events WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+
+pub const SELECT_AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+
+pub const SELECT_FIRST_BEYOND_HEAD: &str = "\
+    SELECT MIN(seq) FROM audit_events WHERE seq > (SELECT seq FROM audit_head WHERE id = 1)";
+
+pub const SELECT_MESSAGE_CASE: &str = "\
+    SELECT case_id FROM messages WHERE platform = $1 AND platform_message_id = $2";
+
+pub const UPSERT_CUSTOMER: &str = "\
+    INSERT INTO customers (platform, platform_user_id, display_name, created_at) \
+    VALUES ($1, $2, $3, $4) \
+    ON CONFLICT (platform, platform_user_id) DO UPDATE SET display_name = excluded.display_name \
+    RETURNING id, blocked";
+
+pub const SELECT_ACTIVE_CASE: &str = "\
+    SELECT id FROM cases \
+    WHERE customer_id = $1 AND state IN ('open', 'escalated', 'claimed')";
+
+pub const SELECT_LAST_RESOLVED_CASE: &str = "\
+    SELECT id, resolved_at FROM cases \
+    WHERE customer_id = $1 AND state = 'resolved' \
+    ORDER BY resolved_at DESC LIMIT 1";
+
+/// Loses quietly to a concurrent writer that opened the customer's active case first; the caller
+/// then joins that case.
+pub const INSERT_CASE: &str = "\
+    INSERT INTO cases (customer_id, state, priority, origin, created_at, updated_at) \
+    VALUES ($1, 'open', $2, $3, $4, $4) \
+    ON CONFLICT (customer_id) WHERE state IN ('open', 'escalated', 'claimed') DO NOTHING \
+    RETURNING id";
+
+/// A compare-and-set on the state: no row changes when someone else moved the case first.
+pub const UPDATE_CASE_STATE: &str = "\
+    UPDATE cases SET state = $1, assignee = $2, updated_at = $3, \
+        resolved_at = CASE WHEN $1 = 'resolved' THEN $3 ELSE resolved_at END, \
+        closed_at = CASE WHEN $1 = 'closed' THEN $3 ELSE closed_at END, \
+        escalated_at = CASE WHEN $1 = 'escalated' THEN $3 ELSE escalated_at END, \
+        claimed_at = CASE WHEN $1 = 'claimed' THEN $3 ELSE claimed_at END \
+    WHERE id = $4 AND state = $5 AND COALESCE(assignee, '') = COALESCE($6, '')";
+
+pub const SELECT_CASE_STATE: &str = "SELECT state, assignee FROM cases WHERE id = $1";
+
+pub const UPDATE_CASE_DETAILS: &str = "\
+    UPDATE cases SET priority = COALESCE($2, priority), \
+        escalation_reason = COALESCE($3, escalation_reason), \
+        resolution_summary = COALESCE($4, resolution_summary) \
+    WHERE id = $1";
+
+pub const INSERT_MESSAGE: &str = "\
+    INSERT INTO messages (case_id, customer_id, platform, platform_message_id, channel_kind, \
+        channel_id, author_kind, body, body_sha256, sent_at, received_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+    ON CONFLICT (platform, platform_message_id) DO NOTHING \
+    RETURNING id";
+
+pub const INSERT_AUDIT_EVENT: &str = "\
+    INSERT INTO audit_events (seq, at, actor_kind, actor_id, action, case_id, details, \
+        prev_hash, hash) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+pub const UPDATE_AUDIT_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";

@@ -1,0 +1,232 @@
+//! One unit of work: the writes a service makes for one state change, committed together with
+//! the audit events that record them.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Row, Transaction};
+
+use super::{from_millis, postgres, queries, sqlite, Backend, StoreError};
+use crate::domain::audit::AuditEvent;
+use crate::domain::{CaseState, NewAuditEvent, Origin, Priority};
+
+/// A write transaction. Dropping it without [`Tx::commit`] rolls everything back.
+pub struct Tx {
+    inner: Transaction<'static, Any>,
+    backend: Backend,
+}
+
+/// A case to open.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub customer_id: i64,
+    pub priority: Priority,
+    pub origin: Origin,
+    pub at: DateTime<Utc>,
+}
+
+/// A message to store, text already prepared.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub case_id: i64,
+    pub customer_id: i64,
+    pub platform: &'a str,
+    pub platform_message_id: &'a str,
+    pub channel_kind: &'a str,
+    pub channel_id: &'a str,
+    pub author_kind: &'a str,
+    pub body: &'a str,
+    pub body_sha256: &'a str,
+    pub sent_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+}
+
+impl Tx {
+    pub(super) fn new(inner: Transaction<'static, Any>, backend: Backend) -> Tx {
+        Tx { inner, backend }
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.inner.commit().await?)
+    }
+
+    /// The case a platform message was already stored under, if it was.
+    pub async fn case_of_message(
+        &mut self,
+        platform: &str,
+        message_id: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(queries::SELECT_MESSAGE_CASE)
+            .bind(platform)
+            .bind(message_id)
+            .fetch_optional(&mut *self.inner)
+            .await?)
+    }
+
+    /// Creates the customer or refreshes their display name; returns `(id, blocked)`.
+    ///
+    /// On PostgreSQL the upsert also locks the customer's row until commit, which queues
+    /// concurrent messages from one customer behind each other, across processes.
+    pub async fn upsert_customer(
+        &mut self,
+        platform: &str,
+        user_id: &str,
+        display_name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(i64, bool), StoreError> {
+        let row = sqlx::query(queries::UPSERT_CUSTOMER)
+            .bind(platform)
+            .bind(user_id)
+            .bind(display_name)
+            .bind(at.timestamp_millis())
+            .fetch_one(&mut *self.inner)
+            .await?;
+        Ok((row.try_get(0)?, row.try_get::<i64, _>(1)? != 0))
+    }
+
+    pub async fn active_case(&mut self, customer_id: i64) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(queries::SELECT_ACTIVE_CASE)
+            .bind(customer_id)
+            .fetch_optional(&mut *self.inner)
+            .await?)
+    }
+
+    /// The customer's most recently resolved case and when it was resolved.
+    pub async fn last_resolved_case(
+        &mut self,
+        customer_id: i64,
+    ) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
+        let row = sqlx::query(queries::SELECT_LAST_RESOLVED_CASE)
+            .bind(customer_id)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, from_millis(r.try_get(1)?))))
+            .transpose()
+    }
+
+    /// Opens a case, or returns `None` when the customer already has an active one (a concurrent
+    /// writer got there first; the partial unique index decided).
+    pub async fn insert_case(&mut self, case: &NewCase) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(queries::INSERT_CASE)
+            .bind(case.customer_id)
+            .bind(case.priority.as_str())
+            .bind(case.origin.as_str())
+            .bind(case.at.timestamp_millis())
+            .fetch_optional(&mut *self.inner)
+            .await?)
+    }
+
+    /// The case's current state and assignee.
+    pub async fn case_state(
+        &mut self,
+        case_id: i64,
+    ) -> Result<Option<(CaseState, Option<String>)>, StoreError> {
+        let row = sqlx::query(queries::SELECT_CASE_STATE)
+            .bind(case_id)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        row.map(|r| {
+            let state: String = r.try_get(0)?;
+            let state = state
+                .parse()
+                .map_err(|e: crate::domain::case::UnknownName| {
+                    StoreError::Corrupt(e.to_string())
+                })?;
+            Ok((state, r.try_get(1)?))
+        })
+        .transpose()
+    }
+
+    /// Moves a case from `from` (held by `from_assignee`) to `to`. Returns false, changing
+    /// nothing, when the case is no longer as the caller saw it: the caller lost a race and must
+    /// not record the change. This compare-and-set is what makes a claim exclusive.
+    pub async fn set_case_state(
+        &mut self,
+        case_id: i64,
+        (from, from_assignee): (CaseState, Option<&str>),
+        (to, to_assignee): (CaseState, Option<&str>),
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(queries::UPDATE_CASE_STATE)
+            .bind(to.as_str())
+            .bind(to_assignee)
+            .bind(at.timestamp_millis())
+            .bind(case_id)
+            .bind(from.as_str())
+            .bind(from_assignee)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Sets whichever of priority, escalation reason and resolution summary are given.
+    pub async fn update_case_details(
+        &mut self,
+        case_id: i64,
+        priority: Option<Priority>,
+        escalation_reason: Option<&str>,
+        resolution_summary: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(queries::UPDATE_CASE_DETAILS)
+            .bind(case_id)
+            .bind(priority.map(Priority::as_str))
+            .bind(escalation_reason)
+            .bind(resolution_summary)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a message; returns `None` when its platform id is already stored.
+    pub async fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(queries::INSERT_MESSAGE)
+            .bind(m.case_id)
+            .bind(m.customer_id)
+            .bind(m.platform)
+            .bind(m.platform_message_id)
+            .bind(m.channel_kind)
+            .bind(m.channel_id)
+            .bind(m.author_kind)
+            .bind(m.body)
+            .bind(m.body_sha256)
+            .bind(m.sent_at.timestamp_millis())
+            .bind(m.received_at.timestamp_millis())
+            .fetch_optional(&mut *self.inner)
+            .await?)
+    }
+
+    /// Appends events to the audit chain. Call it last, just before commit: it locks the head of
+    /// the chain, and every other writer waits for that lock until this transaction ends.
+    pub async fn append_audit(&mut self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let lock_head = match self.backend {
+            Backend::Sqlite => sqlite::LOCK_AUDIT_HEAD,
+            Backend::Postgres => postgres::LOCK_AUDIT_HEAD,
+        };
+        let head = sqlx::query(lock_head).fetch_one(&mut *self.inner).await?;
+        let (mut seq, mut hash): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
+        for event in events {
+            seq += 1;
+            let sealed = AuditEvent::seal(event, seq, &hash);
+            sqlx::query(queries::INSERT_AUDIT_EVENT)
+                .bind(sealed.seq)
+                .bind(sealed.at_ms)
+                .bind(&sealed.actor_kind)
+                .bind(&sealed.actor_id)
+                .bind(&sealed.action)
+                .bind(sealed.case_id)
+                .bind(&sealed.details)
+                .bind(&sealed.prev_hash)
+                .bind(&sealed.hash)
+                .execute(&mut *self.inner)
+                .await?;
+            hash = sealed.hash;
+        }
+        sqlx::query(queries::UPDATE_AUDIT_HEAD)
+            .bind(seq)
+            .bind(&hash)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+}
