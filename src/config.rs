@@ -105,8 +105,7 @@ pub struct DatabaseConfig {
     pub sqlite_synchronous: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct CasesConfig {
     pub reopen_window_hours: u32,
     pub max_message_bytes: usize,
@@ -131,16 +130,24 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     url: String,
-    max_connections: u32,
-    connect_timeout_secs: u64,
+    max_connections: i64,
+    connect_timeout_secs: i64,
     sqlite_synchronous: String,
+}
+
+/// Numbers are read signed, so that a negative one is reported by the range check with its key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCases {
+    reopen_window_hours: i64,
+    max_message_bytes: i64,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
     database: RawDatabase,
-    cases: CasesConfig,
+    cases: RawCases,
     log: LogConfig,
 }
 
@@ -195,14 +202,33 @@ impl Config {
                 value: String::new(),
                 expected: e.message().to_owned(),
             })?;
+        let db = raw.database;
         let config = Config {
             database: DatabaseConfig {
-                url: DatabaseUrl::new(raw.database.url),
-                max_connections: raw.database.max_connections,
-                connect_timeout_secs: raw.database.connect_timeout_secs,
-                sqlite_synchronous: raw.database.sqlite_synchronous,
+                url: DatabaseUrl::new(db.url),
+                max_connections: in_range("database.max_connections", db.max_connections, 1, 1000)?,
+                connect_timeout_secs: in_range(
+                    "database.connect_timeout_secs",
+                    db.connect_timeout_secs,
+                    1,
+                    600,
+                )?,
+                sqlite_synchronous: db.sqlite_synchronous,
             },
-            cases: raw.cases,
+            cases: CasesConfig {
+                reopen_window_hours: in_range(
+                    "cases.reopen_window_hours",
+                    raw.cases.reopen_window_hours,
+                    1,
+                    8760,
+                )?,
+                max_message_bytes: in_range(
+                    "cases.max_message_bytes",
+                    raw.cases.max_message_bytes,
+                    256,
+                    1_048_576,
+                )?,
+            },
             log: raw.log,
             discord_token,
         };
@@ -210,7 +236,7 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks what types alone cannot: ranges, schemes and names.
+    /// Checks what types and ranges alone cannot: schemes and names.
     fn validate(&self) -> Result<(), ConfigError> {
         let url = self.database.url.expose();
         if crate::store::Backend::from_url(url).is_err() {
@@ -220,18 +246,6 @@ impl Config {
                 "a sqlite:// or postgres:// URL",
             ));
         }
-        in_range(
-            "database.max_connections",
-            self.database.max_connections.into(),
-            1,
-            1000,
-        )?;
-        in_range(
-            "database.connect_timeout_secs",
-            self.database.connect_timeout_secs,
-            1,
-            600,
-        )?;
         if !matches!(self.database.sqlite_synchronous.as_str(), "normal" | "full") {
             let value = &self.database.sqlite_synchronous;
             return Err(invalid(
@@ -240,14 +254,6 @@ impl Config {
                 "\"normal\" or \"full\"",
             ));
         }
-        in_range(
-            "cases.reopen_window_hours",
-            self.cases.reopen_window_hours.into(),
-            1,
-            8760,
-        )?;
-        let max_bytes = self.cases.max_message_bytes as u64;
-        in_range("cases.max_message_bytes", max_bytes, 256, 1_048_576)?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(invalid(
                 "log.level",
@@ -267,12 +273,14 @@ fn invalid(key: &str, value: &str, expected: &str) -> ConfigError {
     }
 }
 
-fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
-    if (min..=max).contains(&value) {
-        Ok(())
-    } else {
-        let expected = format!("a whole number from {min} to {max}");
-        Err(invalid(key, &value.to_string(), &expected))
+/// Checks `value` lies in `min..=max` and converts it to the type the setting uses.
+fn in_range<T: TryFrom<i64>>(key: &str, value: i64, min: i64, max: i64) -> Result<T, ConfigError> {
+    match T::try_from(value) {
+        Ok(v) if (min..=max).contains(&value) => Ok(v),
+        _ => {
+            let expected = format!("a whole number from {min} to {max}");
+            Err(invalid(key, &value.to_string(), &expected))
+        }
     }
 }
 

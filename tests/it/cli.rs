@@ -1,0 +1,147 @@
+//! The `casebot` binary as an operator uses it.
+
+use std::process::{Command, Output};
+
+use casebot::store::Backend;
+
+use crate::on_both_backends;
+use crate::support::TestDb;
+
+on_both_backends!(
+    migrate_then_audit_verify_succeeds_on_a_new_database,
+    audit_verify_exits_non_zero_and_names_the_tampered_event,
+    intake_then_case_show_and_export_tell_the_same_story,
+);
+
+fn casebot(database_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env_remove("CASEBOT_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the casebot binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+async fn migrate_then_audit_verify_succeeds_on_a_new_database(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let migrate = casebot(&db.url, &["migrate"]);
+    assert!(migrate.status.success(), "{migrate:?}");
+    let verify = casebot(&db.url, &["audit", "verify"]);
+    assert!(verify.status.success(), "{verify:?}");
+    assert_eq!(stdout(&verify), "audit log intact: 0 events verified\n");
+    db.cleanup().await;
+}
+
+async fn audit_verify_exits_non_zero_and_names_the_tampered_event(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    for (id, text) in [("m1", "one"), ("m2", "two")] {
+        let out = casebot(
+            &db.url,
+            &["intake", "--from", "u1", "--message-id", id, text],
+        );
+        assert!(out.status.success(), "{out:?}");
+    }
+    let store = db.store().await;
+    sqlx::query("UPDATE audit_events SET details = '{}' WHERE seq = 2")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let verify = casebot(&db.url, &["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(1));
+    let text = stdout(&verify);
+    assert!(text.contains("event #2 was edited"), "{text}");
+    db.cleanup().await;
+}
+
+async fn intake_then_case_show_and_export_tell_the_same_story(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let out = casebot(
+        &db.url,
+        &[
+            "intake",
+            "--from",
+            "u9",
+            "--name",
+            "Ivy",
+            "--public",
+            "@casebot hi",
+        ],
+    );
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["disposition"], "new");
+    let case_id = outcome["case_id"].to_string();
+
+    let show = casebot(&db.url, &["case", "show", &case_id, "--json"]);
+    let case: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(case["customer_name"], "Ivy");
+    assert_eq!(case["origin"], "public_mention");
+    assert_eq!(case["messages"][0]["text"], "@casebot hi");
+
+    let export = casebot(&db.url, &["audit", "export", "--case", &case_id]);
+    assert_eq!(
+        stdout(&export).lines().count(),
+        2,
+        "case.opened and message.received"
+    );
+    db.cleanup().await;
+}
+
+#[test]
+fn a_bad_config_value_exits_with_2_naming_key_value_and_expectation() {
+    let out = Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .args(["config", "check"])
+        .env("CASEBOT__CASES__REOPEN_WINDOW_HOURS", "-5")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        "error: invalid value \"-5\" for cases.reopen_window_hours: expected a whole number from 1 to 8760"
+    );
+}
+
+#[test]
+fn config_check_shows_the_settings_with_secrets_masked() {
+    let out = Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .args(["config", "check"])
+        .env("DATABASE_URL", "postgres://casebot:hunter2@db/casebot")
+        .env("DISCORD_TOKEN", "very-secret-token")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains("postgres://casebot:***@db/casebot"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("very-secret-token"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unreachable_database_exits_non_zero_with_one_clear_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .args(["migrate"])
+        .env("DATABASE_URL", "postgres://casebot@127.0.0.1:1/casebot")
+        .env("CASEBOT__DATABASE__CONNECT_TIMEOUT_SECS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: cannot open the database at postgres://casebot@127.0.0.1:1"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -1,0 +1,10 @@
+//! casebot's integration suite: one binary, every story written once and run against SQLite
+//! always and PostgreSQL whenever `CASEBOT_TEST_POSTGRES_URL` is set (in CI it must be).
+
+mod support;
+
+mod audit_log;
+mod bad_input;
+mod cli;
+mod concurrency;
+mod intake;
