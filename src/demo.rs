@@ -31,14 +31,9 @@ pub async fn run(
         store.backend().as_str()
     )?;
 
+    let question = "Where is my order 112-4430938-2412367?";
     let first = script
-        .customer(
-            "maya",
-            "Maya",
-            ChannelKind::Dm,
-            "m1",
-            "Where is my order 112-4430938-2412367?",
-        )
+        .customer("maya", "Maya", ChannelKind::Dm, "m1", question)
         .await?;
     script.expect(
         1,
@@ -46,14 +41,9 @@ pub async fn run(
         first.disposition == Disposition::New,
     )?;
 
+    // Discord redelivers the same message, as a gateway replay would.
     let replay = script
-        .customer(
-            "maya",
-            "Maya",
-            ChannelKind::Dm,
-            "m1",
-            "Where is my order 112-4430938-2412367?",
-        )
+        .customer("maya", "Maya", ChannelKind::Dm, "m1", question)
         .await?;
     let same = replay.is_duplicate() && replay.case_id == first.case_id;
     script.expect(

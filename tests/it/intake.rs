@@ -75,44 +75,16 @@ async fn a_public_mention_opens_a_case_that_remembers_its_origin(backend: Backen
     db.cleanup().await;
 }
 
-async fn a_message_within_the_reopen_window_reopens_the_resolved_case(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
-    let store = db.store().await;
-    let clock = Arc::new(TestClock::new());
-    let intake = IntakeService::with_clock(store.clone(), IntakePolicy::default(), clock.clone());
-    let cases = CaseService::with_clock(store.clone(), clock.clone());
-    let first = intake
-        .receive(&dm("u1", "m1", "broken charger"))
-        .await
-        .unwrap();
-    let resolve = CaseAction::Resolve {
-        summary: "replacement sent".into(),
-    };
-    cases
-        .apply(first.case_id, &Actor::staff("ana"), resolve)
-        .await
-        .unwrap();
-
-    clock.advance(Duration::hours(71));
-    let back = intake
-        .receive(&dm("u1", "m2", "the new one is broken too"))
-        .await
-        .unwrap();
-    assert_eq!(back.disposition, Disposition::Reopened);
-    assert_eq!(back.case_id, first.case_id);
-    let case = store.case(first.case_id).await.unwrap().unwrap();
-    assert_eq!(case.state, CaseState::Open);
-    db.cleanup().await;
+/// A customer whose first case was just resolved, with a clock the test moves and a 24 h window.
+struct ResolvedCase {
+    db: TestDb,
+    intake: IntakeService,
+    clock: Arc<TestClock>,
+    case_id: i64,
 }
 
-async fn a_message_after_the_reopen_window_closes_the_old_case_and_opens_a_new_one(
-    backend: Backend,
-) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn a_resolved_case(backend: Backend) -> Option<ResolvedCase> {
+    let db = TestDb::new(backend).await?;
     let store = db.store().await;
     let clock = Arc::new(TestClock::new());
     let policy = IntakePolicy {
@@ -120,7 +92,7 @@ async fn a_message_after_the_reopen_window_closes_the_old_case_and_opens_a_new_o
         ..IntakePolicy::default()
     };
     let intake = IntakeService::with_clock(store.clone(), policy, clock.clone());
-    let cases = CaseService::with_clock(store.clone(), clock.clone());
+    let cases = CaseService::with_clock(store, clock.clone());
     let first = intake
         .receive(&dm("u1", "m1", "broken charger"))
         .await
@@ -132,17 +104,48 @@ async fn a_message_after_the_reopen_window_closes_the_old_case_and_opens_a_new_o
         .apply(first.case_id, &Actor::staff("ana"), resolve)
         .await
         .unwrap();
+    Some(ResolvedCase {
+        db,
+        intake,
+        clock,
+        case_id: first.case_id,
+    })
+}
 
-    clock.advance(Duration::hours(25));
-    let later = intake
+async fn a_message_within_the_reopen_window_reopens_the_resolved_case(backend: Backend) {
+    let Some(r) = a_resolved_case(backend).await else {
+        return;
+    };
+    r.clock.advance(Duration::hours(23));
+    let back = r
+        .intake
+        .receive(&dm("u1", "m2", "still broken"))
+        .await
+        .unwrap();
+    assert_eq!(back.disposition, Disposition::Reopened);
+    assert_eq!(back.case_id, r.case_id);
+    let case = r.db.store().await.case(r.case_id).await.unwrap().unwrap();
+    assert_eq!(case.state, CaseState::Open);
+    r.db.cleanup().await;
+}
+
+async fn a_message_after_the_reopen_window_closes_the_old_case_and_opens_a_new_one(
+    backend: Backend,
+) {
+    let Some(r) = a_resolved_case(backend).await else {
+        return;
+    };
+    r.clock.advance(Duration::hours(25));
+    let later = r
+        .intake
         .receive(&dm("u1", "m2", "new question"))
         .await
         .unwrap();
     assert_eq!(later.disposition, Disposition::New);
-    assert_ne!(later.case_id, first.case_id);
-    let old = store.case(first.case_id).await.unwrap().unwrap();
+    assert_ne!(later.case_id, r.case_id);
+    let old = r.db.store().await.case(r.case_id).await.unwrap().unwrap();
     assert_eq!(old.state, CaseState::Closed);
-    db.cleanup().await;
+    r.db.cleanup().await;
 }
 
 async fn card_numbers_never_reach_the_database(backend: Backend) {
