@@ -46,6 +46,26 @@ enum Command {
     Config(ConfigCommand),
     /// Take in one customer message, exactly as a chat adapter would, and print the outcome.
     Intake(IntakeArgs),
+    /// Classify messages, one per line (file or stdin), printing one JSON decision per line.
+    Classify(ClassifyArgs),
+    /// Score the classifier on the labelled data and print the figures as Markdown.
+    Eval {
+        /// The shared data folder.
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ClassifyArgs {
+    /// Read from this file instead of stdin.
+    file: Option<PathBuf>,
+    /// The input is CSV; classify the column named by --column.
+    #[arg(long, requires = "column")]
+    csv: bool,
+    /// The CSV column holding the text.
+    #[arg(long)]
+    column: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,10 +149,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
-    if let Command::Config(ConfigCommand::Check) = command {
-        writeln!(stdout, "{config:#?}")?;
-        writeln!(stdout, "configuration is valid")?;
-        return Ok(ExitCode::SUCCESS);
+    match command {
+        Command::Config(ConfigCommand::Check) => {
+            writeln!(stdout, "{config:#?}")?;
+            writeln!(stdout, "configuration is valid")?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Classify(args) => {
+            classify(&args, &mut stdout)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Eval { data } => {
+            let report = crate::evaluation::run(&data)?;
+            write!(stdout, "{}", report.markdown("cargo run --release -- eval"))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let store = open_store(&config).await?;
     let code = match command {
@@ -164,7 +196,9 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let intake = IntakeService::new(store.clone(), intake_policy(&config));
             crate::demo::run(&store, intake, &mut stdout).await?
         }
-        Command::Config(_) => unreachable!("handled before the store opens"),
+        Command::Config(_) | Command::Classify(_) | Command::Eval { .. } => {
+            unreachable!("handled before the store opens")
+        }
     };
     store.close().await;
     Ok(code)
@@ -208,6 +242,54 @@ async fn verify_audit(store: &Store, out: &mut impl Write) -> anyhow::Result<Exi
         writeln!(out, "  {problem}")?;
     }
     Ok(ExitCode::FAILURE)
+}
+
+/// Prints one JSON decision per input line, in order. Input that is not UTF-8 is decoded with
+/// replacement characters rather than refused.
+fn classify(args: &ClassifyArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let input = match &args.file {
+        Some(path) => {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
+        None => {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+            buf
+        }
+    };
+    let texts: Vec<String> = match &args.column {
+        Some(column) if args.csv => {
+            let mut reader = csv::Reader::from_reader(input.as_slice());
+            let headers = reader.byte_headers()?.clone();
+            let index = headers
+                .iter()
+                .position(|h| h == column.as_bytes())
+                .with_context(|| format!("the CSV has no column named {column:?}"))?;
+            reader
+                .byte_records()
+                .map(
+                    |r| Ok(String::from_utf8_lossy(r?.get(index).unwrap_or_default()).into_owned()),
+                )
+                .collect::<anyhow::Result<_>>()?
+        }
+        _ => {
+            let text = String::from_utf8_lossy(&input);
+            let body = text.strip_suffix('\n').unwrap_or(&text);
+            if input.is_empty() {
+                Vec::new()
+            } else {
+                body.split('\n')
+                    .map(|l| l.trim_end_matches('\r').to_owned())
+                    .collect()
+            }
+        }
+    };
+    for text in &texts {
+        let decision = crate::domain::signals::first_decision(text);
+        serde_json::to_writer(&mut *out, &decision)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 async fn show_case(

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod evaluation;
 pub mod render;
 pub mod services;
 pub mod store;

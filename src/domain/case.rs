@@ -136,6 +136,12 @@ parse_by_name!(
 );
 parse_by_name!(Origin, "origin", [Origin::PublicMention, Origin::Dm]);
 
+impl serde::Serialize for Priority {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// Something that can happen to a case. Who may do it is decided by the services; whether it can
 /// happen in the current state is decided here.
 #[derive(Debug, Clone, PartialEq, Eq)]

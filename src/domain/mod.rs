@@ -4,8 +4,11 @@
 
 pub mod audit;
 pub mod case;
+pub mod classify;
+pub mod intent;
 pub mod message;
 pub mod redact;
+pub mod signals;
 
 pub use audit::{ActorKind, AuditEvent, ChainProblem, NewAuditEvent};
 pub use case::{CaseAction, CaseLink, CaseState, Origin, Priority, Transition, TransitionError};

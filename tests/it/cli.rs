@@ -145,3 +145,29 @@ fn an_unreachable_database_exits_non_zero_with_one_clear_line() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn classify_prints_one_decision_per_line_even_for_empty_and_invalid_utf8_lines() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .arg("classify")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: &[u8] = b"someone hacked my account\n\nwhere is my order \xff\xfe?\n";
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["intent"], "account_security");
+    assert_eq!(lines[0]["escalate"], true);
+    assert_eq!(lines[0]["priority"], "urgent");
+    assert_eq!(lines[1]["intent"], "other");
+    assert_eq!(lines[2]["intent"], "order_tracking");
+}

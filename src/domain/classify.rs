@@ -1,0 +1,543 @@
+//! The local, deterministic classifier: weighted phrase patterns per intent with negation, order
+//! number and money extraction, and the frustration and urgency cues that sentiment alone misses.
+//! No network and no I/O: the same text always gets the same answer.
+
+use std::sync::OnceLock;
+
+use regex::{Regex, RegexSet};
+use serde::Serialize;
+
+use super::intent::Intent;
+
+/// One weighted cue for an intent. `negatable` cues do not count after "no", "not", "don't" and
+/// the like ("I don't want a refund"); cues that already contain a negation are never negatable.
+struct Cue {
+    intent: Intent,
+    weight: f32,
+    pattern: &'static str,
+    negatable: bool,
+}
+
+const fn cue(intent: Intent, weight: f32, pattern: &'static str) -> Cue {
+    Cue {
+        intent,
+        weight,
+        pattern,
+        negatable: true,
+    }
+}
+
+const fn fixed(intent: Intent, weight: f32, pattern: &'static str) -> Cue {
+    Cue {
+        intent,
+        weight,
+        pattern,
+        negatable: false,
+    }
+}
+
+use Intent::*;
+
+/// The cues, grouped by intent. Patterns run on lower-cased text with straight apostrophes.
+const CUES: &[Cue] = &[
+    // Security: someone else is in the account or spending the customer's money.
+    cue(
+        AccountSecurity,
+        2.5,
+        r"\b(hack(ed|er|ers|ing)?|compromised|unauthori[sz]ed|fraud(ulent)?|identity theft)\b",
+    ),
+    fixed(
+        AccountSecurity,
+        2.5,
+        r"\b(did ?n'?t|did not|never) (make|place|order|authori[sz]e|buy|purchase|do)\b",
+    ),
+    fixed(
+        AccountSecurity,
+        2.5,
+        r"\b(do ?n'?t|do not|does ?n'?t|does not|can'?t|cannot) recogni[sz]e\b|\bnot recogni[sz]ed\b|\bunrecogni[sz]ed\b",
+    ),
+    cue(
+        AccountSecurity,
+        2.0,
+        r"\b(strange|unknown|weird|suspicious|unusual) (payment|transaction|charge|withdrawal|debit|login|log-in|sign-in|activity|purchase|order)s?\b",
+    ),
+    cue(
+        AccountSecurity,
+        2.5,
+        r"\b(someone|somebody|a stranger) (else )?(has |have |had )?(used|using|accessed|logged|log|got into|get into|changed|took|is using|made|placed|ordered|stole)\b",
+    ),
+    cue(
+        AccountSecurity,
+        2.5,
+        r"\b(lost|stolen|misplaced) (my )?(credit |debit |bank )?(card|phone|wallet)\b|\b(card|phone|wallet) (was|got|has been|is) (lost|stolen)\b|\breport (a |my )?(lost|stolen)\b",
+    ),
+    cue(
+        AccountSecurity,
+        2.0,
+        r"\b(account|card)( is| was| has been| got| seems| appears to be)? (locked|blocked|frozen|suspended|disabled|deactivated)\b|\b(freeze|block|lock) (my )?(account|card)\b",
+    ),
+    cue(
+        AccountSecurity,
+        2.0,
+        r"\breport(ing)? (a |some )?fraud\b|\bstolen card\b",
+    ),
+    cue(
+        AccountSecurity,
+        1.2,
+        r"\b(can'?t|cannot|unable to|could ?n'?t) (access|get into) (my |the )?account\b",
+    ),
+    // Phishing: a message pretending to be the company.
+    cue(
+        PhishingReport,
+        3.0,
+        r"\b(scam|phishing|spoof(ed)?|fake|fraudulent|suspicious) (e-?mail|text|sms|call|message|site|website|link|page|number)s?\b",
+    ),
+    cue(
+        PhishingReport,
+        2.5,
+        r"\b(e-?mail|text|call|message|sms)s? (claiming|pretending|saying|purporting)\b",
+    ),
+    cue(
+        PhishingReport,
+        2.5,
+        r"\bis (this|that) (e-?mail|text|message|call|link|site|website) (legit|real|genuine|from you|yours)\b",
+    ),
+    cue(PhishingReport, 2.0, r"\bphishing\b|\bscam(mer|mers|med)?\b"),
+    // Missing: marked delivered, lost, or items absent.
+    fixed(
+        MissingDelivery,
+        3.0,
+        r"\b(says|said|shows|showed|marked|listed|status is|states|stated|claims|confirmed)( as| it was| it's| it is)? delivered\b",
+    ),
+    cue(
+        MissingDelivery,
+        2.5,
+        r"\b(lost|missing|stolen|empty) (package|parcel|item|order|delivery|box|shipment)s?\b|\b(package|parcel|order|item|delivery|shipment|box)s? (is |was |got |has been |went )?(lost|missing|stolen|empty)\b",
+    ),
+    cue(
+        MissingDelivery,
+        2.0,
+        r"\b(items?|parts?|pieces?) (are |is |were |was )?missing\b|\bmissing (items?|parts?|pieces?)\b",
+    ),
+    fixed(
+        MissingDelivery,
+        1.0,
+        r"\b(never|not|have ?n'?t|has ?n'?t|did ?n'?t|did not|have not|has not) (yet )?(been )?(received|receive|arrived|got|gotten|delivered)\b",
+    ),
+    // Late: past the promised date, still waiting.
+    cue(
+        LateDelivery,
+        2.0,
+        r"\b(late|delayed|delay|delays|overdue|behind schedule)\b",
+    ),
+    cue(
+        LateDelivery,
+        1.5,
+        r"\bstill (waiting|not here|no sign|hasn'?t|haven'?t|not received|not arrived|not delivered|nothing)\b",
+    ),
+    cue(
+        LateDelivery,
+        1.5,
+        r"\b(should have|was supposed to|were supposed to|expected to|promised to|was meant to) (arrive|arrived|come|be delivered|been delivered|be here)\b",
+    ),
+    cue(
+        LateDelivery,
+        1.2,
+        r"\b(been )?waiting (for|on) (my |the |a |an )?(new )?(order|package|parcel|card|delivery|item|shipment)\b",
+    ),
+    cue(
+        LateDelivery,
+        0.8,
+        r"\b(\d+|a|one|two|three|four|five|several|many) (business )?(days|weeks|week|months) (ago|late|now|already|and still)\b",
+    ),
+    fixed(
+        LateDelivery,
+        1.2,
+        r"\b(has ?n'?t|has not|have ?n'?t|have not|not yet|still not|did ?n'?t|did not) (arrived|come|been delivered|been shipped|shipped|arrive)\b",
+    ),
+    // Tracking: where is it, when will it come.
+    cue(OrderTracking, 2.0, r"\btrack(ing)?\b"),
+    cue(
+        OrderTracking,
+        1.8,
+        r"\bwhere('?s| is| are) (my |the )?(new )?(order|package|parcel|delivery|stuff|item|shipment|card)s?\b",
+    ),
+    cue(
+        OrderTracking,
+        1.8,
+        r"\b(order|delivery|shipping|shipment|package) (status|update|progress)\b|\bstatus of (my |the )?(order|delivery|package|shipment)\b",
+    ),
+    cue(
+        OrderTracking,
+        1.8,
+        r"\bwhen (will|is|does|do|would|can|should) (i get |i receive )?(my |the )?(new )?(order|package|parcel|item|it|card|delivery|purchase)s? ?(arrive|come|get here|be delivered|ship|be shipped|be here|be sent)?\b",
+    ),
+    cue(
+        OrderTracking,
+        1.8,
+        r"\bhow (long|many days)\b.{0,40}\b(deliver|delivery|ship|shipping|arrive|get here|take to arrive|to come)\b",
+    ),
+    cue(
+        OrderTracking,
+        1.8,
+        r"\b(delivery|shipping) (period|time|estimate|date|window|options?)s?\b",
+    ),
+    cue(
+        OrderTracking,
+        1.5,
+        r"\b(has|have|was|were) (my |the )?.{0,20}(shipped|been sent|dispatched|sent out)\b|\bout for delivery\b|\bin transit\b",
+    ),
+    cue(OrderTracking, 1.0, r"\b(arrive|arrival|eta|estimated)\b"),
+    // Returns: damaged, wrong or unwanted items.
+    cue(
+        ReturnOrExchange,
+        2.0,
+        r"\b(return|returns|returning|exchange|exchanging|replace|replacement|swap)\b",
+    ),
+    cue(
+        ReturnOrExchange,
+        2.0,
+        r"\b(damaged|broken|defective|faulty|cracked|dented|torn|smashed|shattered|not working|does ?n'?t work|stopped working|dead on arrival)\b",
+    ),
+    cue(
+        ReturnOrExchange,
+        2.0,
+        r"\bwrong (item|size|colou?r|product|model|book|thing)s?\b|\b(sent|received|got|delivered) (me )?(the |a )?wrong\b",
+    ),
+    // Refund: money back.
+    cue(
+        Refund,
+        2.5,
+        r"\brefund(s|ed|ing)?\b|\bmoney back\b|\breimburse(d|ment)?\b",
+    ),
+    cue(Refund, 1.0, r"\b(get|want|need) (my )?money\b"),
+    // Billing: charges, payments, fees, subscriptions.
+    cue(
+        BillingSubscription,
+        1.8,
+        r"\b(charged|charging|overcharged|billed|billing|double charge|charge|charges)\b",
+    ),
+    cue(
+        BillingSubscription,
+        1.5,
+        r"\b(twice|two times|double|duplicate|extra|additional|hidden|wrong amount|more than)\b.{0,25}\b(charge|charged|payment|fee|amount|transaction)s?\b",
+    ),
+    cue(
+        BillingSubscription,
+        2.0,
+        r"\b(payment|transaction|card payment|top[- ]?up)s? (issue|problem|failed|declined|error|pending|is pending|was declined|did ?n'?t go through|not going through)\b|\bpayment issues?\b|\b(issue|problem|trouble)s? (with|making|about) (a |my |the )?payments?\b",
+    ),
+    cue(
+        BillingSubscription,
+        1.8,
+        r"\b(declined|decline|fees?|exchange rate|statement|invoice|subscription|membership|renewal|auto-?renew(al)?|prime (fee|membership)|annual fee|monthly fee)\b",
+    ),
+    cue(
+        BillingSubscription,
+        1.5,
+        r"\b(report|reporting|notify|notifying|inform) (of |about |on )?(a |an |some )?(payment|billing)\b",
+    ),
+    cue(BillingSubscription, 1.2, r"\b(pay|paid|paying)\b"),
+    // Address: change or set where it ships.
+    cue(
+        AddressChange,
+        2.5,
+        r"\b(change|changing|update|updating|set up|setup|setting up|set|edit|editing|modify|correct|add|adding|enter|use)( my| the| a| an| another| new| different| other| second)*( shipping| delivery| billing| mailing| home)? address(es)?\b",
+    ),
+    cue(
+        AddressChange,
+        2.0,
+        r"\b(new|different|another|wrong|second|other|incorrect) (shipping |delivery |mailing |home )?address\b|\bshipping address(es)?\b|\baddress (change|update)\b",
+    ),
+    // A person: explicitly asking for a human, a call or a number.
+    cue(
+        HumanRequest,
+        3.0,
+        r"\b(speak|talk|chat|get in touch|contact|contacting|reach|reaching|call|calling|connect me|transfer me|put me through)( to| with)?( a| an| the| some| your)?( real| live| actual| human)? (human|person|people|agent|agents|representative|rep|somebody|someone|customer (service|support|care)|supervisor|manager|operator|support team|staff|advisor|assistant)\b",
+    ),
+    cue(
+        HumanRequest,
+        2.0,
+        r"\b(human|live agent|real person|customer (service|support|care)|support agent|agent|representative)\b",
+    ),
+    cue(
+        HumanRequest,
+        2.0,
+        r"\b(phone number|call me|call back|callback|ring me|give me a call|number to call|hotline)\b",
+    ),
+    cue(
+        HumanRequest,
+        1.5,
+        r"\b(hours|opening times|open|available|availability)\b.{0,30}\b(customer service|support|agents?|help ?desk)\b",
+    ),
+    // Technical: the app, the website, logging in.
+    cue(
+        TechnicalIssue,
+        2.5,
+        r"\b(forgot|forgotten|reset|recover|recovering|retrieve|lost|change|changing) (my |the |a )?password\b|\bpassword (reset|recovery)\b",
+    ),
+    cue(
+        TechnicalIssue,
+        2.5,
+        r"\b(registration|registering|register|sign ?up|signing up|create an account)\b.{0,25}\b(problem|issue|error|trouble|fail|failed|failing|not working|bug)s?\b|\b(problem|issue|error|trouble|report)s?\b.{0,25}\b(registration|registering|sign ?up|signing up)\b",
+    ),
+    cue(
+        TechnicalIssue,
+        1.5,
+        r"\b(app|website|web site|site|page|browser|checkout|login|log in|sign in|signin|verification code|otp|2fa|error|bug|crash|crashes|crashing|crashed|glitch|not loading|won'?t load|does ?n'?t load|keeps freezing|update|kindle|alexa|echo|fire tv|firestick|device)\b",
+    ),
+    cue(TechnicalIssue, 1.0, r"\b(registration|password|username)\b"),
+    // Product questions.
+    cue(
+        ProductQuestion,
+        1.8,
+        r"\b(does|do|is|are|can|will|would) (this|the|it|they|these|those|that)\b.{0,40}\b(compatible|work with|fit|come with|include|includes|support|have|be available)\b",
+    ),
+    cue(
+        ProductQuestion,
+        1.5,
+        r"\b(dimensions|specs|specifications|warranty|in stock|back in stock|available in|compatible|compatibility|which model|what size)\b",
+    ),
+    // Known non-support requests, so that they are not forced into a support intent.
+    cue(
+        Other,
+        2.5,
+        r"\b(newsletter|feedback|review|reviews|complaint|complain|opinion|suggestion)\b",
+    ),
+    cue(
+        Other,
+        2.5,
+        r"\b(create|open|make|delete|remove|close|closing|cancel|edit|update|switch|change|changing|modify|register|sign up for)( a| an| my| the| another| new| different| other| premium| free| standard| gold| platinum)*( user| customer| online| shopping)? (account|profile)s?\b",
+    ),
+    cue(
+        Other,
+        2.5,
+        r"\b(cancel|cancelling|canceling|cancellation of|change|changing|modify|modifying|edit|editing|amend|update|updating) (an |my |the |this |that |a |last |recent |recently made )*(purchase|order)s?\b",
+    ),
+    cue(
+        Other,
+        1.0,
+        r"\b(weather|recipe|flight|song|joke|calendar|alarm|timer|reminder|translate|restaurant|movie)\b",
+    ),
+];
+
+/// Words that negate a cue when they come shortly before it.
+const NEGATORS: &str = r"\b(no|not|never|don'?t|do not|doesn'?t|does not|didn'?t|did not|without|no need)\b(\s+\w+){0,2}\s*$";
+
+struct Compiled {
+    set: RegexSet,
+    each: Vec<Regex>,
+    negation: Regex,
+    order_number: Regex,
+    money: Regex,
+}
+
+fn compiled() -> &'static Compiled {
+    static COMPILED: OnceLock<Compiled> = OnceLock::new();
+    COMPILED.get_or_init(|| Compiled {
+        set: RegexSet::new(CUES.iter().map(|c| c.pattern)).expect("cue patterns compile"),
+        each: CUES
+            .iter()
+            .map(|c| Regex::new(c.pattern).expect("cue pattern compiles"))
+            .collect(),
+        negation: Regex::new(NEGATORS).expect("negation pattern compiles"),
+        order_number: Regex::new(r"\b\d{3}-\d{7}-\d{7}\b").expect("order pattern compiles"),
+        money: Regex::new(
+            r"(?:\$|usd ?|£|€)\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?|\b(\d+)(?:\.(\d{1,2}))? ?(?:dollars|usd|bucks)\b",
+        )
+        .expect("money pattern compiles"),
+    })
+}
+
+/// What the classifier found in a message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntentGuess {
+    pub intent: Intent,
+    /// 0 to 1: how clearly this intent beat the others.
+    pub confidence: f32,
+    /// The cues that matched, as `intent: "matched text"`.
+    pub evidence: Vec<String>,
+    pub order_numbers: Vec<String>,
+    /// Money amounts mentioned, in cents.
+    pub amounts_cents: Vec<i64>,
+}
+
+/// Lower-cases and straightens apostrophes, which is all the patterns assume.
+pub fn normalise(text: &str) -> String {
+    text.to_lowercase().replace(['’', '‘', '`'], "'")
+}
+
+/// Classifies one message.
+pub fn classify_intent(text: &str) -> IntentGuess {
+    let c = compiled();
+    let norm = normalise(text);
+    let mut scores = [0f32; Intent::BY_PRECEDENCE.len()];
+    let mut evidence = Vec::new();
+    for index in c.set.matches(&norm).iter() {
+        let cue = &CUES[index];
+        let Some(found) = c.each[index].find(&norm) else {
+            continue;
+        };
+        if cue.negatable && c.negation.is_match(&norm[..found.start()]) {
+            continue;
+        }
+        scores[slot(cue.intent)] += cue.weight;
+        evidence.push(format!("{}: {:?}", cue.intent, found.as_str()));
+    }
+    let (intent, confidence) = decide(&scores);
+    IntentGuess {
+        intent,
+        confidence,
+        evidence,
+        order_numbers: c
+            .order_number
+            .find_iter(&norm)
+            .map(|m| m.as_str().to_owned())
+            .collect(),
+        amounts_cents: money_amounts(&c.money, &norm),
+    }
+}
+
+fn slot(intent: Intent) -> usize {
+    Intent::BY_PRECEDENCE
+        .iter()
+        .position(|&i| i == intent)
+        .expect("every intent has a slot")
+}
+
+/// The highest score wins; among equal scores the intent resolved first. Security outranks
+/// everything once its cues are clear.
+fn decide(scores: &[f32]) -> (Intent, f32) {
+    const SECURITY_CLEAR: f32 = 2.5;
+    let total: f32 = scores.iter().sum();
+    if total == 0.0 {
+        return (Intent::Other, 0.5);
+    }
+    let security = scores[slot(Intent::AccountSecurity)];
+    let (best, best_score) = if security >= SECURITY_CLEAR {
+        (slot(Intent::AccountSecurity), security)
+    } else {
+        scores.iter().enumerate().fold(
+            (0, f32::MIN),
+            |acc, (i, &s)| if s > acc.1 { (i, s) } else { acc },
+        )
+    };
+    let runner_up = scores
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != best)
+        .map(|(_, &s)| s)
+        .fold(0.0, f32::max);
+    // Clear wins and strong evidence both raise confidence.
+    let margin = (best_score - runner_up) / (best_score + 1.0);
+    let strength = best_score / (best_score + 1.5);
+    let confidence = (0.5 * margin + 0.5 * strength).clamp(0.05, 0.99);
+    (Intent::BY_PRECEDENCE[best], confidence)
+}
+
+fn money_amounts(pattern: &Regex, text: &str) -> Vec<i64> {
+    pattern
+        .captures_iter(text)
+        .filter_map(|caps| {
+            let (whole, cents) = match caps.get(1) {
+                Some(whole) => (whole.as_str(), caps.get(2)),
+                None => (caps.get(3)?.as_str(), caps.get(4)),
+            };
+            let whole: i64 = whole.replace(',', "").parse().ok()?;
+            let cents = cents.map_or(Some(0), |c| {
+                let digits = c.as_str();
+                let value: i64 = digits.parse().ok()?;
+                Some(if digits.len() == 1 { value * 10 } else { value })
+            })?;
+            whole.checked_mul(100)?.checked_add(cents)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intent(text: &str) -> Intent {
+        classify_intent(text).intent
+    }
+
+    #[test]
+    fn every_cue_pattern_compiles() {
+        let _ = compiled();
+    }
+
+    #[test]
+    fn clear_requests_get_their_intent() {
+        let table = [
+            (
+                "someone hacked my account and changed the email",
+                AccountSecurity,
+            ),
+            ("I got a scam text pretending to be you", PhishingReport),
+            (
+                "tracking says delivered but nothing is here",
+                MissingDelivery,
+            ),
+            ("my parcel is 5 days late", LateDelivery),
+            ("where is my order?", OrderTracking),
+            (
+                "the blender arrived broken, I want a replacement",
+                ReturnOrExchange,
+            ),
+            ("I want a refund for this", Refund),
+            ("I was charged twice for my membership", BillingSubscription),
+            ("I need to change my shipping address", AddressChange),
+            ("let me talk to a real person please", HumanRequest),
+            ("the app crashes every time I log in", TechnicalIssue),
+            (
+                "is this charger compatible with the older model?",
+                ProductQuestion,
+            ),
+            ("what's the weather like", Other),
+        ];
+        for (text, expected) in table {
+            assert_eq!(intent(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn security_outranks_everything_else() {
+        let text = "I want a refund for an order I did not place, someone used my card";
+        assert_eq!(intent(text), AccountSecurity);
+    }
+
+    #[test]
+    fn a_negated_request_does_not_count() {
+        let guess = classify_intent("No need for a refund, just track my order please");
+        assert_eq!(guess.intent, OrderTracking);
+        assert!(
+            guess.evidence.iter().all(|e| !e.starts_with("refund")),
+            "{:?}",
+            guess.evidence
+        );
+    }
+
+    #[test]
+    fn nothing_recognisable_is_other_with_middling_confidence() {
+        let guess = classify_intent("");
+        assert_eq!(guess.intent, Other);
+        assert!(guess.evidence.is_empty());
+    }
+
+    #[test]
+    fn order_numbers_and_amounts_are_extracted() {
+        let guess =
+            classify_intent("order 112-4430938-2412367 cost $1,249.99 and shipping 5 dollars");
+        assert_eq!(guess.order_numbers, ["112-4430938-2412367"]);
+        assert_eq!(guess.amounts_cents, [124_999, 500]);
+    }
+
+    #[test]
+    fn confidence_stays_between_zero_and_one() {
+        for text in ["refund refund refund refund", "hi", "late refund hacked"] {
+            let c = classify_intent(text).confidence;
+            assert!((0.0..=1.0).contains(&c), "{text}: {c}");
+        }
+    }
+}
