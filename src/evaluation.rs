@@ -56,17 +56,11 @@ pub struct Report {
 /// Scores intents on the mapped rows with an exact or close fit, and frustration on airline tweets
 /// whose sentiment label has a confidence of at least 0.99.
 pub fn run(data: &Path) -> anyhow::Result<Report> {
-    let mapped = data.join("mapping/unified_labeled_eval.csv");
-    let mut reader = csv::Reader::from_path(&mapped)
-        .with_context(|| format!("cannot read {}", mapped.display()))?;
-    let headers = reader.headers()?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .context(name.to_owned())
-    };
-    let (text_col, intent_col, fit_col) = (col("text")?, col("our_intent")?, col("fit")?);
+    let (mut reader, cols) = open_csv(
+        &data.join("mapping/unified_labeled_eval.csv"),
+        ["text", "our_intent", "fit"],
+    )?;
+    let [text_col, intent_col, fit_col] = cols;
     let mut per_intent: BTreeMap<String, Counts> = BTreeMap::new();
     let mut rows = 0;
     for record in reader.records() {
@@ -88,21 +82,11 @@ pub fn run(data: &Path) -> anyhow::Result<Report> {
     let present: Vec<&Counts> = per_intent.values().filter(|c| c.tp + c.fn_ > 0).collect();
     let macro_f1 = present.iter().map(|c| c.f1()).sum::<f64>() / present.len().max(1) as f64;
 
-    let airline = data.join("airline_sentiment/Tweets.csv");
-    let mut reader = csv::Reader::from_path(&airline)
-        .with_context(|| format!("cannot read {}", airline.display()))?;
-    let headers = reader.headers()?.clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .context(name.to_owned())
-    };
-    let (label, conf, text) = (
-        col("airline_sentiment")?,
-        col("airline_sentiment_confidence")?,
-        col("text")?,
-    );
+    let (mut reader, cols) = open_csv(
+        &data.join("airline_sentiment/Tweets.csv"),
+        ["airline_sentiment", "airline_sentiment_confidence", "text"],
+    )?;
+    let [label, conf, text] = cols;
     let (mut negatives, mut caught, mut positives, mut flagged) = (0, 0, 0, 0);
     for record in reader.records() {
         let record = record?;
@@ -129,6 +113,24 @@ pub fn run(data: &Path) -> anyhow::Result<Report> {
         positives,
         frustration_false_positive_rate: ratio(flagged, positives),
     })
+}
+
+/// Opens a CSV file and finds the named columns, saying which one is missing.
+fn open_csv<const N: usize>(
+    path: &Path,
+    names: [&str; N],
+) -> anyhow::Result<(csv::Reader<std::fs::File>, [usize; N])> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let headers = reader.headers()?.clone();
+    let mut cols = [0; N];
+    for (col, name) in cols.iter_mut().zip(names) {
+        *col = headers
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("{} has no column {name:?}", path.display()))?;
+    }
+    Ok((reader, cols))
 }
 
 impl Report {
