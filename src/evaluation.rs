@@ -51,6 +51,54 @@ pub struct Report {
     frustration_recall: f64,
     positives: u32,
     frustration_false_positive_rate: f64,
+    retail: Retail,
+}
+
+/// Figures on the labelled development set of real retail tweets.
+#[derive(Debug, Default)]
+struct Retail {
+    rows: u32,
+    intent_accuracy: f64,
+    /// (recall, precision) for escalate, frustration and urgency.
+    flags: [(f64, f64); 3],
+}
+
+fn retail(data: &Path) -> anyhow::Result<Retail> {
+    let names = [
+        "customer_text",
+        "intent",
+        "escalate",
+        "frustration",
+        "urgency",
+    ];
+    let (mut reader, [text, intent, escalate, frustration, urgency]) =
+        open_csv(&data.join("twcs/amazonhelp_dev_labels.csv"), names)?;
+    let (mut rows, mut right) = (0, 0);
+    let mut counts = [Counts::default(); 3];
+    for record in reader.records() {
+        let record = record?;
+        let d = first_decision(&record[text]);
+        rows += 1;
+        right += u32::from(d.intent.as_str() == &record[intent]);
+        let pairs = [
+            (escalate, d.escalate),
+            (frustration, d.frustration),
+            (urgency, d.urgency),
+        ];
+        for (count, (col, predicted)) in counts.iter_mut().zip(pairs) {
+            match (&record[col] == "yes", predicted) {
+                (true, true) => count.tp += 1,
+                (true, false) => count.fn_ += 1,
+                (false, true) => count.fp += 1,
+                (false, false) => {}
+            }
+        }
+    }
+    Ok(Retail {
+        rows,
+        intent_accuracy: ratio(right, rows),
+        flags: counts.map(|c| (c.recall(), c.precision())),
+    })
 }
 
 /// Scores intents on the mapped rows with an exact or close fit, and frustration on airline tweets
@@ -112,6 +160,7 @@ pub fn run(data: &Path) -> anyhow::Result<Report> {
         frustration_recall: ratio(caught, negatives),
         positives,
         frustration_false_positive_rate: ratio(flagged, positives),
+        retail: retail(data)?,
     })
 }
 
@@ -163,6 +212,22 @@ impl Report {
             self.frustration_recall,
             self.positives,
             self.frustration_false_positive_rate
+        ));
+        let r = &self.retail;
+        out.push_str(&format!(
+            "\n## Real retail tweets (development set, {} rows of `twcs/amazonhelp_dev_labels.csv`)\n\n\
+             - intent accuracy: **{:.3}**\n\
+             - escalate: recall {:.3}, precision {:.3}\n\
+             - frustration: recall {:.3}, precision {:.3}\n\
+             - urgency: recall {:.3}, precision {:.3}\n",
+            r.rows,
+            r.intent_accuracy,
+            r.flags[0].0,
+            r.flags[0].1,
+            r.flags[1].0,
+            r.flags[1].1,
+            r.flags[2].0,
+            r.flags[2].1
         ));
         out
     }

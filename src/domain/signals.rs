@@ -21,6 +21,7 @@ struct Patterns {
     insults: Regex,
     again: Regex,
     long_wait: Regex,
+    sarcasm: Regex,
     leaving: Regex,
     trouble: Regex,
     urgency: Regex,
@@ -31,11 +32,12 @@ fn patterns() -> &'static Patterns {
     PATTERNS.get_or_init(|| Patterns {
         repeated_marks: Regex::new(r"[!?]{2,}").unwrap(),
         insults: Regex::new(r"\b(idiots?|stupid|useless|pathetic|incompetent|joke|clowns?|morons?|shit|shitty|crap|crappy|damn|wtf|fuck\w*|bs|sucks?|worst|ridiculous|unacceptable|terrible|horrible|awful|disgusting|disgrace(ful)?|shame(ful)?|rude|liars?|scam|fed up|sick of|tired of|frustrat\w*|angry|furious|annoy\w*|disappoint\w*|hopeless|nightmare|lousy|poor service)\b").unwrap(),
-        again: Regex::new(r"\b(third|3rd|fourth|4th|fifth|5th|second|2nd|\d+(th)?) time\b|\bagain\b|\bstill\b|\byet again\b|\bkeep (getting|telling|saying)\b|\bno one (has )?(helped|answered|responded)\b|\bnobody\b|\bno (response|reply|answer)\b").unwrap(),
-        long_wait: Regex::new(r"\b(\d+|two|three|four|five|six|several|many|few) (hours|hrs|days|weeks|months)\b|\bon hold\b|\bfor (hours|days|weeks|ages|months)\b").unwrap(),
+        again: Regex::new(r"\b(third|3rd|fourth|4th|fifth|5th|second|2nd|\d+(th)?) time\b|\bagain\b|\bstill\b|\byet again\b|\bkeep (getting|telling|saying)\b|\bno one (has )?(helped|answered|responded)\b|\bnobody\b|\bno (response|reply|answer)\b|\b(multiple|several|many|\d+) times\b|\bover and over\b|\btransferred\b").unwrap(),
+        long_wait: Regex::new(r"\b(\d+|an|one|two|three|four|five|six|several|many|few|over an?|more than an?)\s?(hours?|hrs?|days|weeks?|months?)\b|\bon hold\b|\bfor (hours|days|weeks|ages|months|ever)\b|\bwait(ing)? times?\b").unwrap(),
+        sarcasm: Regex::new(r"#\w*(fail|suck|worst|notcool|never|shame|angry|disappoint|ruin|fraud|scam)\w*|\bnot!|\bthanks? for nothing\b|\b(don'?t|doesn'?t|do not|does not|never) (really )?care\b|\bcanned (response|reply)\b|\bform letters?\b").unwrap(),
         leaving: Regex::new(r"\b(cancel(l?ing)? (my )?(account|membership|prime|subscription)|switch(ing)? to|never (again|(order|shop|buy|fly)(ing)? (from|with))|take my (business|money) elsewhere|lost a customer|last time i)\b").unwrap(),
         trouble: Regex::new(r"\b(why|how come|what happened|seriously|delayed|delay|cancell?ed|lost|missing|broken|damaged|never|no one|nobody|waiting|waited|hold|stuck|stranded|missed|late|wrong|fail(ed|s)?|can'?t|cannot|won'?t|unable|problem|issue|complain\w*|refund)\b").unwrap(),
-        urgency: Regex::new(r"\b(urgent(ly)?|asap|as soon as possible|immediately|right now|right away|emergency|today|tonight|tomorrow|deadline|medication|medicine|insulin|prescription|life or death|time sensitive|(by|before) (monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|tonight|the weekend|christmas|\d))\b").unwrap(),
+        urgency: Regex::new(r"\b(urgent(ly)?|asap|as soon as possible|immediately|right now|right away|emergency|deadline|medication|medicine|insulin|prescription|life or death|time sensitive)\b|\b(need|needed|must|have to|has to|required)\b.{0,40}\b(today|tonight|tomorrow|(by|before) (monday|tuesday|wednesday|thursday|friday|saturday|sunday|the weekend|christmas|\d))\b").unwrap(),
     })
 }
 
@@ -82,7 +84,8 @@ pub fn read_mood(text: &str) -> Mood {
     let sentiment = sentiment(text);
     let mut cues = Vec::new();
     let mut weight = 0.0f32;
-    let checks: [(&'static str, bool, f32); 6] = [
+    let checks: [(&'static str, bool, f32); 7] = [
+        ("sarcasm or complaint tag", p.sarcasm.is_match(&norm), 1.5),
         ("something went wrong", p.trouble.is_match(&norm), 1.0),
         ("shouting", shouting(text), 1.5),
         ("repeated punctuation", p.repeated_marks.is_match(text), 1.0),
@@ -105,9 +108,10 @@ pub fn read_mood(text: &str) -> Mood {
     if negative {
         cues.push("negative sentiment");
     }
-    // Cues count double when the tone is already negative; a "still" in a happy message is not
-    // frustration.
-    let frustration = negative || weight >= CUES_ALONE && sentiment < 0.5;
+    // One cue needs a tone that is not clearly happy ("still" in a thank-you is not frustration);
+    // two cues stand on their own, which catches sarcasm that sentiment reads as praise.
+    let frustration =
+        negative || weight >= 2.0 * CUES_ALONE || weight >= CUES_ALONE && sentiment < 0.5;
     let urgency = p.urgency.is_match(&norm);
     if urgency {
         cues.push("urgency");
