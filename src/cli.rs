@@ -48,11 +48,30 @@ enum Command {
     Intake(IntakeArgs),
     /// Classify messages, one per line (file or stdin), printing one JSON decision per line.
     Classify(ClassifyArgs),
+    /// Measure performance; see BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Score the classifier on the labelled data and print the figures as Markdown.
     Eval {
         /// The shared data folder.
         #[arg(long, default_value = "../shared/data")]
         data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Classification throughput on one core over real customer tweets.
+    Classify {
+        /// The shared data folder; a built-in generator is used when it is absent.
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        /// How many times to go over the texts.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -159,6 +178,24 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             classify(&args, &mut stdout)?;
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Bench(BenchCommand::Classify { data, rounds, json }) => {
+            let result = crate::bench::classify(&data, rounds.max(1));
+            if json {
+                writeln!(stdout, "{}", serde_json::to_string(&result)?)?;
+            } else {
+                writeln!(
+                    stdout,
+                    "classified {} messages from {}: {:.0} msgs/s, p99 {:.1} us \
+                     (lower-casing alone: {:.0} msgs/s)",
+                    result.messages,
+                    result.source,
+                    result.msgs_per_s,
+                    result.p99_us,
+                    result.baseline_normalise_msgs_per_s
+                )?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Eval { data } => {
             let report = crate::evaluation::run(&data)?;
             write!(stdout, "{}", report.markdown("cargo run --release -- eval"))?;
@@ -196,7 +233,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let intake = IntakeService::new(store.clone(), intake_policy(&config));
             crate::demo::run(&store, intake, &mut stdout).await?
         }
-        Command::Config(_) | Command::Classify(_) | Command::Eval { .. } => {
+        Command::Config(_) | Command::Classify(_) | Command::Eval { .. } | Command::Bench(_) => {
             unreachable!("handled before the store opens")
         }
     };

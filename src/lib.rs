@@ -4,6 +4,7 @@
 //! The crate is layered: [`domain`] is pure, [`services`] are the use cases, [`store`] is the only
 //! code that speaks SQL, and [`cli`] is the adapter the binary runs.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;

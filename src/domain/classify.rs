@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
 use serde::Serialize;
 
 use super::intent::Intent;
@@ -147,27 +147,36 @@ const CUES: &[Cue] = &[
 const NEGATORS: &str = r"\b(no|not|never|don'?t|do not|doesn'?t|does not|didn'?t|did not|without|no need)\b(\s+\w+){0,2}\s*$";
 
 struct Compiled {
-    set: RegexSet,
     each: Vec<Regex>,
     negation: Regex,
     order_number: Regex,
     money: Regex,
 }
 
+/// Compiles a pattern with ASCII word boundaries.
+///
+/// Each cue is its own regex rather than one `RegexSet`: the bounded gaps (`.{0,40}`) in many
+/// cues blow up the combined automaton, and separate small regexes with literal prefilters ran
+/// about ten times faster on real messages (see BENCHMARKS.md). Unicode `\b` makes the regex engine leave its
+/// fast DFA whenever a message holds a non-ASCII character (emoji, `¿`), which real messages
+/// often do; all cue words are ASCII, so ASCII boundaries mean the same here.
+pub(crate) fn pattern(source: &str) -> Regex {
+    Regex::new(&ascii_boundaries(source)).expect("built-in patterns compile")
+}
+
+fn ascii_boundaries(source: &str) -> String {
+    source.replace(r"\b", r"(?-u:\b)")
+}
+
 fn compiled() -> &'static Compiled {
     static COMPILED: OnceLock<Compiled> = OnceLock::new();
     COMPILED.get_or_init(|| Compiled {
-        set: RegexSet::new(CUES.iter().map(|c| c.pattern)).expect("cue patterns compile"),
-        each: CUES
-            .iter()
-            .map(|c| Regex::new(c.pattern).expect("cue pattern compiles"))
-            .collect(),
-        negation: Regex::new(NEGATORS).expect("negation pattern compiles"),
-        order_number: Regex::new(r"\b\d{3}-\d{7}-\d{7}\b").expect("order pattern compiles"),
-        money: Regex::new(
+        each: CUES.iter().map(|c| pattern(c.pattern)).collect(),
+        negation: pattern(NEGATORS),
+        order_number: pattern(r"\b\d{3}-\d{7}-\d{7}\b"),
+        money: pattern(
             r"(?:\$|usd ?|£|€)\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?|\b(\d+)(?:\.(\d{1,2}))? ?(?:dollars|usd|bucks)\b",
-        )
-        .expect("money pattern compiles"),
+        ),
     })
 }
 
@@ -195,9 +204,8 @@ pub fn classify_intent(text: &str) -> IntentGuess {
     let norm = normalise(text);
     let mut scores = [0f32; Intent::BY_PRECEDENCE.len()];
     let mut evidence = Vec::new();
-    for index in c.set.matches(&norm).iter() {
-        let cue = &CUES[index];
-        let Some(found) = c.each[index].find(&norm) else {
+    for (cue, regex) in CUES.iter().zip(&c.each) {
+        let Some(found) = regex.find(&norm) else {
             continue;
         };
         if cue.negatable && c.negation.is_match(&norm[..found.start()]) {

@@ -8,7 +8,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::case::Priority;
-use super::classify::{classify_intent, normalise, IntentGuess};
+use super::classify::{classify_intent, normalise, pattern, IntentGuess};
 use super::intent::Intent;
 
 /// Sentiment at or below this counts as frustration on its own.
@@ -30,14 +30,14 @@ struct Patterns {
 fn patterns() -> &'static Patterns {
     static PATTERNS: OnceLock<Patterns> = OnceLock::new();
     PATTERNS.get_or_init(|| Patterns {
-        repeated_marks: Regex::new(r"[!?]{2,}").unwrap(),
-        insults: Regex::new(r"\b(idiots?|stupid|useless|pathetic|incompetent|joke|clowns?|morons?|shit|shitty|crap|crappy|damn|wtf|fuck\w*|bs|sucks?|worst|ridiculous|unacceptable|terrible|horrible|awful|disgusting|disgrace(ful)?|shame(ful)?|rude|liars?|scam|fed up|sick of|tired of|frustrat\w*|angry|furious|annoy\w*|disappoint\w*|hopeless|nightmare|lousy|poor service)\b").unwrap(),
-        again: Regex::new(r"\b(third|3rd|fourth|4th|fifth|5th|second|2nd|\d+(th)?) time\b|\bagain\b|\bstill\b|\byet again\b|\bkeep (getting|telling|saying)\b|\bno one (has )?(helped|answered|responded)\b|\bnobody\b|\bno (response|reply|answer)\b|\b(multiple|several|many|\d+) times\b|\bover and over\b|\btransferred\b").unwrap(),
-        long_wait: Regex::new(r"\b(\d+|an|one|two|three|four|five|six|several|many|few|over an?|more than an?)\s?(hours?|hrs?|days|weeks?|months?)\b|\bon hold\b|\bfor (hours|days|weeks|ages|months|ever)\b|\bwait(ing)? times?\b").unwrap(),
-        sarcasm: Regex::new(r"#\w*(fail|suck|worst|notcool|never|shame|angry|disappoint|ruin|fraud|scam)\w*|\bnot!|\bthanks? for nothing\b|\b(don'?t|doesn'?t|do not|does not|never) (really )?care\b|\bcanned (response|reply)\b|\bform letters?\b").unwrap(),
-        leaving: Regex::new(r"\b(cancel(l?ing)? (my )?(account|membership|prime|subscription)|switch(ing)? to|never (again|(order|shop|buy|fly)(ing)? (from|with))|take my (business|money) elsewhere|lost a customer|last time i)\b").unwrap(),
-        trouble: Regex::new(r"\b(why|how come|what happened|seriously|delayed|delay|cancell?ed|lost|missing|broken|damaged|never|no one|nobody|waiting|waited|hold|stuck|stranded|missed|late|wrong|fail(ed|s)?|can'?t|cannot|won'?t|unable|problem|issue|complain\w*|refund)\b").unwrap(),
-        urgency: Regex::new(r"\b(urgent(ly)?|asap|as soon as possible|immediately|right now|right away|emergency|deadline|medication|medicine|insulin|prescription|life or death|time sensitive)\b|\b(need|needed|must|have to|has to|required)\b.{0,40}\b(today|tonight|tomorrow|(by|before) (monday|tuesday|wednesday|thursday|friday|saturday|sunday|the weekend|christmas|\d))\b").unwrap(),
+        repeated_marks: pattern(r"[!?]{2,}"),
+        insults: pattern(r"\b(idiots?|stupid|useless|pathetic|incompetent|joke|clowns?|morons?|shit|shitty|crap|crappy|damn|wtf|fuck\w*|bs|sucks?|worst|ridiculous|unacceptable|terrible|horrible|awful|disgusting|disgrace(ful)?|shame(ful)?|rude|liars?|scam|fed up|sick of|tired of|frustrat\w*|angry|furious|annoy\w*|disappoint\w*|hopeless|nightmare|lousy|poor service)\b"),
+        again: pattern(r"\b(third|3rd|fourth|4th|fifth|5th|second|2nd|\d+(th)?) time\b|\bagain\b|\bstill\b|\byet again\b|\bkeep (getting|telling|saying)\b|\bno one (has )?(helped|answered|responded)\b|\bnobody\b|\bno (response|reply|answer)\b|\b(multiple|several|many|\d+) times\b|\bover and over\b|\btransferred\b"),
+        long_wait: pattern(r"\b(\d+|an|one|two|three|four|five|six|several|many|few|over an?|more than an?)\s?(hours?|hrs?|days|weeks?|months?)\b|\bon hold\b|\bfor (hours|days|weeks|ages|months|ever)\b|\bwait(ing)? times?\b"),
+        sarcasm: pattern(r"#\w*(fail|suck|worst|notcool|never|shame|angry|disappoint|ruin|fraud|scam)\w*|\bnot!|\bthanks? for nothing\b|\b(don'?t|doesn'?t|do not|does not|never) (really )?care\b|\bcanned (response|reply)\b|\bform letters?\b"),
+        leaving: pattern(r"\b(cancel(l?ing)? (my )?(account|membership|prime|subscription)|switch(ing)? to|never (again|(order|shop|buy|fly)(ing)? (from|with))|take my (business|money) elsewhere|lost a customer|last time i)\b"),
+        trouble: pattern(r"\b(why|how come|what happened|seriously|delayed|delay|cancell?ed|lost|missing|broken|damaged|never|no one|nobody|waiting|waited|hold|stuck|stranded|missed|late|wrong|fail(ed|s)?|can'?t|cannot|won'?t|unable|problem|issue|complain\w*|refund)\b"),
+        urgency: pattern(r"\b(urgent(ly)?|asap|as soon as possible|immediately|right now|right away|emergency|deadline|medication|medicine|insulin|prescription|life or death|time sensitive)\b|\b(need|needed|must|have to|has to|required)\b.{0,40}\b(today|tonight|tomorrow|(by|before) (monday|tuesday|wednesday|thursday|friday|saturday|sunday|the weekend|christmas|\d))\b"),
     })
 }
 
