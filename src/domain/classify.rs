@@ -200,15 +200,19 @@ pub fn normalise(text: &str) -> String {
 
 /// Classifies one message.
 pub fn classify_intent(text: &str) -> IntentGuess {
+    classify_normalised(&normalise(text))
+}
+
+/// Classifies text already passed through [`normalise`].
+pub fn classify_normalised(norm: &str) -> IntentGuess {
     let c = compiled();
-    let norm = normalise(text);
     let mut scores = [0f32; Intent::BY_PRECEDENCE.len()];
     let mut evidence = Vec::new();
     for (cue, regex) in CUES.iter().zip(&c.each) {
-        let Some(found) = regex.find(&norm) else {
+        let Some(found) = regex.find(norm) else {
             continue;
         };
-        if cue.negatable && c.negation.is_match(&norm[..found.start()]) {
+        if cue.negatable && c.negation.is_match(just_before(norm, found.start())) {
             continue;
         }
         scores[slot(cue.intent)] += cue.weight;
@@ -221,11 +225,20 @@ pub fn classify_intent(text: &str) -> IntentGuess {
         evidence,
         order_numbers: c
             .order_number
-            .find_iter(&norm)
+            .find_iter(norm)
             .map(|m| m.as_str().to_owned())
             .collect(),
         amounts_cents: money_amounts(&c.money, &norm),
     }
+}
+
+/// The few words before `at`: a negation further back does not govern the cue.
+fn just_before(text: &str, at: usize) -> &str {
+    let mut start = at.saturating_sub(40);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..at]
 }
 
 fn slot(intent: Intent) -> usize {

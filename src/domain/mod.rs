@@ -8,6 +8,7 @@ pub mod classify;
 pub mod intent;
 pub mod message;
 pub mod redact;
+pub mod sentiment;
 pub mod signals;
 
 pub use audit::{ActorKind, AuditEvent, ChainProblem, NewAuditEvent};

@@ -1,4 +1,4 @@
-//! How a customer feels and how pressing it is: a VADER sentiment score plus the cues sentiment
+//! How a customer feels and how pressing it is: a VADER sentiment score (see [`super::sentiment`]) plus the cues sentiment
 //! misses (shouting, repeated punctuation, insults, "third time", long waits, threats to leave),
 //! and urgency words and deadlines. Then the first-message decision built on them.
 
@@ -8,7 +8,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::case::Priority;
-use super::classify::{classify_intent, normalise, pattern, IntentGuess};
+use super::classify::{classify_normalised, normalise, pattern, IntentGuess};
 use super::intent::Intent;
 
 /// Sentiment at or below this counts as frustration on its own.
@@ -52,17 +52,6 @@ pub struct Mood {
     pub cues: Vec<&'static str>,
 }
 
-fn sentiment(text: &str) -> f64 {
-    static ANALYZER: OnceLock<vader_sentiment::SentimentIntensityAnalyzer<'static>> =
-        OnceLock::new();
-    let analyzer = ANALYZER.get_or_init(vader_sentiment::SentimentIntensityAnalyzer::new);
-    analyzer
-        .polarity_scores(text)
-        .get("compound")
-        .copied()
-        .unwrap_or(0.0)
-}
-
 /// True when at least three words of three or more letters are in capitals and they make up half
 /// the words: shouting, not an acronym or two.
 fn shouting(text: &str) -> bool {
@@ -79,19 +68,23 @@ fn shouting(text: &str) -> bool {
 
 /// Reads frustration and urgency from a message.
 pub fn read_mood(text: &str) -> Mood {
+    read_mood_normalised(text, &normalise(text))
+}
+
+/// Reads the mood given the original text (for capitals and punctuation) and its normalised form.
+fn read_mood_normalised(text: &str, norm: &str) -> Mood {
     let p = patterns();
-    let norm = normalise(text);
-    let sentiment = sentiment(text);
+    let sentiment = super::sentiment::compound(text);
     let mut cues = Vec::new();
     let mut weight = 0.0f32;
     let checks: [(&'static str, bool, f32); 7] = [
-        ("sarcasm or complaint tag", p.sarcasm.is_match(&norm), 1.5),
-        ("something went wrong", p.trouble.is_match(&norm), 1.0),
+        ("sarcasm or complaint tag", p.sarcasm.is_match(norm), 1.5),
+        ("something went wrong", p.trouble.is_match(norm), 1.0),
         ("shouting", shouting(text), 1.5),
         ("repeated punctuation", p.repeated_marks.is_match(text), 1.0),
-        ("insult or strong word", p.insults.is_match(&norm), 1.5),
-        ("repeat contact", p.again.is_match(&norm), 1.0),
-        ("threat to leave", p.leaving.is_match(&norm), 2.0),
+        ("insult or strong word", p.insults.is_match(norm), 1.5),
+        ("repeat contact", p.again.is_match(norm), 1.0),
+        ("threat to leave", p.leaving.is_match(norm), 2.0),
     ];
     for (name, fired, w) in checks {
         if fired {
@@ -99,7 +92,7 @@ pub fn read_mood(text: &str) -> Mood {
             weight += w;
         }
     }
-    let waited = p.long_wait.is_match(&norm);
+    let waited = p.long_wait.is_match(norm);
     if waited {
         cues.push("long wait");
         weight += 1.0;
@@ -112,7 +105,7 @@ pub fn read_mood(text: &str) -> Mood {
     // two cues stand on their own, which catches sarcasm that sentiment reads as praise.
     let frustration =
         negative || weight >= 2.0 * CUES_ALONE || weight >= CUES_ALONE && sentiment < 0.5;
-    let urgency = p.urgency.is_match(&norm);
+    let urgency = p.urgency.is_match(norm);
     if urgency {
         cues.push("urgency");
     }
@@ -139,8 +132,9 @@ pub struct FirstDecision {
 }
 
 pub fn first_decision(text: &str) -> FirstDecision {
-    let guess: IntentGuess = classify_intent(text);
-    let mood = read_mood(text);
+    let norm = normalise(text);
+    let guess: IntentGuess = classify_normalised(&norm);
+    let mood = read_mood_normalised(text, &norm);
     let mut reasons = Vec::new();
     let (escalate, priority) = match guess.intent {
         Intent::AccountSecurity | Intent::PhishingReport => {
