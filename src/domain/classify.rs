@@ -228,7 +228,7 @@ pub fn classify_normalised(norm: &str) -> IntentGuess {
             .find_iter(norm)
             .map(|m| m.as_str().to_owned())
             .collect(),
-        amounts_cents: money_amounts(&c.money, &norm),
+        amounts_cents: money_amounts(&c.money, norm),
     }
 }
 
