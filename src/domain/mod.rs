@@ -8,6 +8,7 @@ pub mod classify;
 pub mod intent;
 pub mod message;
 pub mod redact;
+pub mod rules;
 pub mod sentiment;
 pub mod signals;
 

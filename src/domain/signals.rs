@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::case::Priority;
 use super::classify::{classify_normalised, normalise, pattern, IntentGuess};
 use super::intent::Intent;
+use super::rules::{parse_rules, route, Facts, Rule, DEFAULT_RULES};
 
 /// Sentiment at or below this counts as frustration on its own.
 const NEGATIVE_SENTIMENT: f64 = -0.05;
@@ -131,31 +132,28 @@ pub struct FirstDecision {
     pub reasons: Vec<String>,
 }
 
+/// Decides a first message under the shipped routing rules. `escalate` is true when the rules hand
+/// the case to a person or offer one.
 pub fn first_decision(text: &str) -> FirstDecision {
+    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
+    let rules =
+        RULES.get_or_init(|| parse_rules(DEFAULT_RULES).expect("the shipped rules are valid"));
     let norm = normalise(text);
     let guess: IntentGuess = classify_normalised(&norm);
     let mood = read_mood_normalised(text, &norm);
-    let mut reasons = Vec::new();
-    let (escalate, priority) = match guess.intent {
-        Intent::AccountSecurity | Intent::PhishingReport => {
-            reasons.push(format!("security: {}", guess.intent));
-            (true, Priority::Urgent)
-        }
-        Intent::HumanRequest => {
-            reasons.push("customer asked for a person".to_owned());
-            (true, Priority::Normal)
-        }
-        _ if mood.frustration || mood.urgency => (true, Priority::High),
-        _ => {
-            reasons.push(format!("self-service: {}", guess.intent));
-            (false, Priority::Normal)
-        }
+    let facts = Facts {
+        intent: Some(guess.intent),
+        frustration: mood.frustration,
+        urgency: mood.urgency,
+        order_value_cents: None,
+        human_requests: u32::from(guess.intent == Intent::HumanRequest),
+        contacts_about_order: 0,
     };
-    let priority = if (mood.frustration || mood.urgency) && priority < Priority::High {
-        Priority::High
-    } else {
-        priority
-    };
+    let routing = route(rules, &facts);
+    let mut reasons = routing.reasons;
+    if let Some(flow) = routing.flow {
+        reasons.push(format!("self-service: {flow}"));
+    }
     if mood.frustration {
         reasons.push("frustration".to_owned());
     }
@@ -168,8 +166,8 @@ pub fn first_decision(text: &str) -> FirstDecision {
         sentiment: mood.sentiment,
         frustration: mood.frustration,
         urgency: mood.urgency,
-        escalate,
-        priority,
+        escalate: routing.escalate || routing.offer_human,
+        priority: routing.priority,
         reasons,
     }
 }
@@ -214,7 +212,7 @@ mod tests {
         let d = first_decision("where is my package?");
         assert!(!d.escalate);
         assert_eq!(d.priority, Priority::Normal);
-        assert_eq!(d.reasons, ["self-service: order_tracking"]);
+        assert_eq!(d.reasons, ["self-service: tracking"]);
     }
 
     #[test]
