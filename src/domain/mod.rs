@@ -5,8 +5,10 @@
 pub mod audit;
 pub mod case;
 pub mod classify;
+pub mod flows;
 pub mod intent;
 pub mod message;
+pub mod orders;
 pub mod redact;
 pub mod rules;
 pub mod sentiment;
