@@ -48,6 +48,9 @@ enum Command {
     Intake(IntakeArgs),
     /// Classify messages, one per line (file or stdin), printing one JSON decision per line.
     Classify(ClassifyArgs),
+    /// The built-in order system.
+    #[command(subcommand)]
+    Orders(OrdersCommand),
     /// Measure performance; see BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -56,6 +59,17 @@ enum Command {
         /// The shared data folder.
         #[arg(long, default_value = "../shared/data")]
         data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OrdersCommand {
+    /// Load orders, subscriptions and charges: JSON lines with a "kind" on each line, or a CSV of
+    /// orders (chosen by a .csv name or --csv). Bad rows are reported with their line and skipped.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        csv: bool,
     },
 }
 
@@ -227,6 +241,27 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let intake = IntakeService::new(store.clone(), intake_policy(&config));
             let outcome = intake.receive(&args.into_message()).await?;
             writeln!(stdout, "{}", serde_json::to_string(&outcome)?)?;
+            ExitCode::SUCCESS
+        }
+        Command::Orders(OrdersCommand::Import { file, csv }) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let csv = csv
+                || file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            let report = crate::orders::import::import(&store, &bytes, csv).await?;
+            for (line, problem) in &report.skipped {
+                writeln!(stdout, "line {line}: skipped: {problem}")?;
+            }
+            writeln!(
+                stdout,
+                "imported {} orders, {} subscriptions, {} charges; skipped {} rows",
+                report.orders,
+                report.subscriptions,
+                report.charges,
+                report.skipped.len()
+            )?;
             ExitCode::SUCCESS
         }
         Command::Demo => {

@@ -6,6 +6,7 @@
 //! differ (connection set-up, how a write transaction starts, row locking) lives in the
 //! [`sqlite`] and [`postgres`] adapters, behind [`Backend`].
 
+mod orders;
 mod postgres;
 mod queries;
 mod sqlite;
@@ -20,6 +21,7 @@ use sqlx::{AnyPool, FromRow, Row};
 use crate::domain::audit::{AuditEvent, ChainProblem, ChainReport, ChainVerifier};
 use crate::domain::{CaseState, Origin, Priority};
 
+pub use orders::OrderWrite;
 pub use tx::{NewCase, NewMessage, Tx};
 
 /// Which database a [`Store`] talks to, picked from the URL scheme.

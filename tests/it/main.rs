@@ -1,10 +1,13 @@
 //! casebot's integration suite: one binary, every story written once and run against SQLite
 //! always and PostgreSQL whenever `CASEBOT_TEST_POSTGRES_URL` is set (in CI it must be).
 
+mod fake_http;
 mod support;
 
 mod audit_log;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod http_orders;
 mod intake;
+mod orders;
