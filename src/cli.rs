@@ -189,7 +189,8 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Classify(args) => {
-            classify(&args, &mut stdout)?;
+            let oracle = llm_oracle(&config)?;
+            classify(&args, oracle.as_ref(), &mut stdout).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Bench(BenchCommand::Classify { data, rounds, json }) => {
@@ -276,6 +277,21 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
+/// The LLM intent backend when configuration turns it on.
+fn llm_oracle(config: &Config) -> anyhow::Result<Option<crate::llm::LlmIntent>> {
+    let Some(base_url) = &config.llm.base_url else {
+        return Ok(None);
+    };
+    let llm = crate::llm::LlmIntent::new(crate::llm::LlmConfig {
+        base_url: base_url.clone(),
+        model: config.llm.model.clone(),
+        api_key: config.llm.api_key.clone(),
+        timeout: std::time::Duration::from_millis(config.llm.timeout_ms),
+    })
+    .context("cannot set up the LLM client")?;
+    Ok(Some(llm))
+}
+
 /// Opens the configured database and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let options = StoreOptions {
@@ -318,7 +334,11 @@ async fn verify_audit(store: &Store, out: &mut impl Write) -> anyhow::Result<Exi
 
 /// Prints one JSON decision per input line, in order. Input that is not UTF-8 is decoded with
 /// replacement characters rather than refused.
-fn classify(args: &ClassifyArgs, out: &mut impl Write) -> anyhow::Result<()> {
+async fn classify(
+    args: &ClassifyArgs,
+    oracle: Option<&crate::llm::LlmIntent>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let input = match &args.file {
         Some(path) => {
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
@@ -357,7 +377,14 @@ fn classify(args: &ClassifyArgs, out: &mut impl Write) -> anyhow::Result<()> {
         }
     };
     for text in &texts {
-        let decision = crate::domain::signals::first_decision(text);
+        let intent = match oracle {
+            Some(oracle) => {
+                let local = crate::domain::classify::classify_intent(text);
+                Some(crate::llm::decide_intent(&local, Some(oracle), text).await)
+            }
+            None => None,
+        };
+        let decision = crate::domain::signals::first_decision_with(text, intent);
         serde_json::to_writer(&mut *out, &decision)?;
         out.write_all(b"\n")?;
     }

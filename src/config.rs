@@ -93,8 +93,27 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub cases: CasesConfig,
     pub log: LogConfig,
+    pub llm: LlmSettings,
     /// From `DISCORD_TOKEN` only.
     pub discord_token: Option<Secret>,
+}
+
+/// The optional LLM intent backend; `base_url` is `None` when it is off.
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    pub base_url: Option<reqwest::Url>,
+    pub model: String,
+    pub timeout_ms: u64,
+    /// From `CASEBOT_LLM_API_KEY` only.
+    pub api_key: Option<Secret>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLlm {
+    base_url: String,
+    model: String,
+    timeout_ms: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +168,7 @@ struct Raw {
     database: RawDatabase,
     cases: RawCases,
     log: LogConfig,
+    llm: RawLlm,
 }
 
 impl Config {
@@ -178,10 +198,12 @@ impl Config {
         }
         let env: Vec<(String, String)> = env.into_iter().collect();
         let mut discord_token = None;
+        let mut llm_key = None;
         let mut database_url = None;
         for (name, value) in &env {
             match name.as_str() {
                 "DISCORD_TOKEN" if !value.is_empty() => discord_token = Some(Secret::new(value)),
+                "CASEBOT_LLM_API_KEY" if !value.is_empty() => llm_key = Some(Secret::new(value)),
                 "DATABASE_URL" if !value.is_empty() => database_url = Some(value.clone()),
                 _ => {}
             }
@@ -230,6 +252,7 @@ impl Config {
                 )?,
             },
             log: raw.log,
+            llm: llm_settings(raw.llm, llm_key)?,
             discord_token,
         };
         config.validate()?;
@@ -263,6 +286,44 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn llm_settings(raw: RawLlm, api_key: Option<Secret>) -> Result<LlmSettings, ConfigError> {
+    let base_url = match raw.base_url.trim() {
+        "" => None,
+        url => {
+            // A trailing slash makes `chat/completions` join under the API root.
+            let with_slash = if url.ends_with('/') {
+                url.to_owned()
+            } else {
+                format!("{url}/")
+            };
+            let parsed: reqwest::Url = with_slash.parse().map_err(|_| {
+                invalid("llm.base_url", url, "an http:// or https:// URL, or empty")
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(invalid(
+                    "llm.base_url",
+                    url,
+                    "an http:// or https:// URL, or empty",
+                ));
+            }
+            if raw.model.trim().is_empty() {
+                return Err(invalid(
+                    "llm.model",
+                    "",
+                    "a model name when llm.base_url is set",
+                ));
+            }
+            Some(parsed)
+        }
+    };
+    Ok(LlmSettings {
+        base_url,
+        model: raw.model,
+        timeout_ms: in_range("llm.timeout_ms", raw.timeout_ms, 100, 30_000)?,
+        api_key,
+    })
 }
 
 fn invalid(key: &str, value: &str, expected: &str) -> ConfigError {
@@ -490,6 +551,34 @@ mod tests {
             shown.contains("postgres://casebot:***@db:5432/casebot"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn the_llm_is_off_by_default_and_checked_when_set() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert!(config.llm.base_url.is_none());
+        let err = Config::load(None, env(&[("CASEBOT__LLM__BASE_URL", "ftp://x")])).unwrap_err();
+        assert!(err.to_string().contains("llm.base_url"), "{err}");
+        let err = Config::load(
+            None,
+            env(&[("CASEBOT__LLM__BASE_URL", "http://127.0.0.1:9/v1")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("llm.model"), "{err}");
+        let config = Config::load(
+            None,
+            env(&[
+                ("CASEBOT__LLM__BASE_URL", "http://127.0.0.1:9/v1"),
+                ("CASEBOT__LLM__MODEL", "m"),
+                ("CASEBOT_LLM_API_KEY", "sk-secret"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.llm.base_url.unwrap().as_str(),
+            "http://127.0.0.1:9/v1/"
+        );
+        assert!(!format!("{:?}", config.llm.api_key).contains("sk-secret"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod evaluation;
+pub mod llm;
 pub mod orders;
 pub mod render;
 pub mod services;

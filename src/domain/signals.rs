@@ -135,11 +135,20 @@ pub struct FirstDecision {
 /// Decides a first message under the shipped routing rules. `escalate` is true when the rules hand
 /// the case to a person or offer one.
 pub fn first_decision(text: &str) -> FirstDecision {
+    first_decision_with(text, None)
+}
+
+/// The same decision with the intent named by someone else (the LLM backend) when it is given.
+pub fn first_decision_with(text: &str, intent: Option<Intent>) -> FirstDecision {
     static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
     let rules =
         RULES.get_or_init(|| parse_rules(DEFAULT_RULES).expect("the shipped rules are valid"));
     let norm = normalise(text);
-    let guess: IntentGuess = classify_normalised(&norm);
+    let mut guess: IntentGuess = classify_normalised(&norm);
+    if let Some(intent) = intent.filter(|&i| i != guess.intent) {
+        guess.intent = intent;
+        guess.confidence = 0.9;
+    }
     let mood = read_mood_normalised(text, &norm);
     let facts = Facts {
         intent: Some(guess.intent),

@@ -10,4 +10,5 @@ mod cli;
 mod concurrency;
 mod http_orders;
 mod intake;
+mod llm;
 mod orders;
