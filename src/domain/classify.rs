@@ -65,7 +65,8 @@ const CUES: &[Cue] = &[
     cue(PhishingReport, 2.0, r"\bphishing\b|\bscam(mer|mers|med)?\b"),
     cue(PhishingReport, 1.5, r"\b(legit|sketchy|spurious|genuine)\b"),
     // Missing: marked delivered, lost, or items absent.
-    fixed(MissingDelivery, 3.0, r"\b(says|said|shows|showed|marked|listed|status is|states|stated|claims|confirmed)( as| it was| it's| it is)? delivered\b"),
+    fixed(MissingDelivery, 3.0, r"\b(says|said|shows|showed|marked|listed|status|states|stated|claims|confirmed)\b.{0,40}\bdelivered\b"),
+    fixed(MissingDelivery, 2.5, r"\bdelivered\b.{0,30}\b(but|yet|however)\b.{0,30}\b(never|not|didn'?t|haven'?t|hasn'?t|no|nothing|nowhere)\b"),
     cue(MissingDelivery, 2.5, r"\b(lost|missing|stolen|empty) (package|parcel|item|order|delivery|box|shipment)s?\b|\b(package|parcel|order|item|delivery|shipment|box)s? (is |was |got |has been |went )?(lost|missing|stolen|empty)\b"),
     cue(MissingDelivery, 2.0, r"\b(items?|parts?|pieces?) (are |is |were |was )?missing\b|\bmissing (items?|parts?|pieces?)\b"),
     fixed(LateDelivery, 1.5, r"\b(never|not|have ?n'?t|has ?n'?t|did ?n'?t|did not|have not|has not) (yet |even )?(been )?(received|receive|arrived|got|gotten|delivered|dispatched|shipped|turned up|reached)\b|\bstill (do ?n'?t|do not|have ?n'?t|have not) (have|got|received)\b"),
@@ -92,6 +93,7 @@ const CUES: &[Cue] = &[
     cue(OrderTracking, 1.5, r"\b(has|have|was|were) (my |the )?.{0,20}(shipped|been sent|dispatched|sent out)\b|\bout for delivery\b|\bin transit\b"),
     cue(OrderTracking, 1.0, r"\b(arrive|arrival|eta|estimated)\b"),
     cue(OrderTracking, 1.5, r"\bget here\b|\bin the (mail|post)\b"),
+    cue(OrderTracking, 1.5, r"\bany (update|updates|news|info|information)\b|\bupdate on (my |the |this )?(order|package|parcel|delivery)\b"),
     cue(OrderTracking, 1.8, r"\b(how soon|when) (can|will|could|should|do|would) (i|we) (expect|get|receive)\b|\bexpect (my|the|an?) (item|order|package|delivery|parcel|purchase)s?\b"),
     // Returns: damaged, wrong or unwanted items.
     cue(ReturnOrExchange, 2.0, r"\b(return|returns|returning|exchanging|replace|replacement|swap)\b|\bexchange (it|this|that|them|these|my|the|for|an?|item|product|order)\b|\b(an|to) exchange\b"),
@@ -218,16 +220,23 @@ pub fn classify_normalised(norm: &str) -> IntentGuess {
         scores[slot(cue.intent)] += cue.weight;
         evidence.push(format!("{}: {:?}", cue.intent, found.as_str()));
     }
-    let (intent, confidence) = decide(&scores);
+    let (mut intent, mut confidence) = decide(&scores);
+    let order_numbers: Vec<String> = c
+        .order_number
+        .find_iter(norm)
+        .map(|m| m.as_str().to_owned())
+        .collect();
+    // A bare order number with nothing else to go on is a customer asking about that order.
+    if intent == Intent::Other && evidence.is_empty() && !order_numbers.is_empty() {
+        intent = Intent::OrderTracking;
+        confidence = 0.6;
+        evidence.push("order_tracking: an order number alone".to_owned());
+    }
     IntentGuess {
         intent,
         confidence,
         evidence,
-        order_numbers: c
-            .order_number
-            .find_iter(norm)
-            .map(|m| m.as_str().to_owned())
-            .collect(),
+        order_numbers,
         amounts_cents: money_amounts(&c.money, norm),
     }
 }

@@ -47,11 +47,8 @@ pub enum Next {
     OfferHuman { reason: &'static str },
     /// Start the refund of the order.
     RefundOrder,
-    /// Refund these subscription charges automatically.
-    RefundCharges {
-        charge_ids: Vec<String>,
-        total_cents: i64,
-    },
+    /// Refund these subscription charges automatically: `(charge id, cents)`.
+    RefundCharges { charges: Vec<(String, i64)> },
     /// The address can still be changed.
     ChangeAddress,
 }
@@ -223,8 +220,10 @@ pub fn billing_refund(billing: &Billing, policy: &FlowPolicy) -> FlowOutcome {
             dollars(total)
         ),
         Next::RefundCharges {
-            charge_ids: wrong.iter().map(|c| c.id.clone()).collect(),
-            total_cents: total,
+            charges: wrong
+                .iter()
+                .map(|c| (c.id.clone(), c.amount_cents))
+                .collect(),
         },
     )
 }
@@ -406,8 +405,7 @@ mod tests {
         assert_eq!(
             o.next,
             Next::RefundCharges {
-                charge_ids: vec!["ch1".into()],
-                total_cents: 1_299
+                charges: vec![("ch1".into(), 1_299)]
             }
         );
         assert!(o.reply.contains("$12.99"), "{}", o.reply);

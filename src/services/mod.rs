@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod cases;
 pub mod intake;
+pub mod routing;
 
 use chrono::{DateTime, Utc};
 

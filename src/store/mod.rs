@@ -22,7 +22,7 @@ use crate::domain::audit::{AuditEvent, ChainProblem, ChainReport, ChainVerifier}
 use crate::domain::{CaseState, Origin, Priority};
 
 pub use orders::OrderWrite;
-pub use tx::{NewCase, NewMessage, Tx};
+pub use tx::{CaseRouting, NewCase, NewMessage, RoutingUpdate, Tx};
 
 /// Which database a [`Store`] talks to, picked from the URL scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +164,22 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| CaseRecord::from_row(&r)).transpose()
+    }
+
+    /// Links a platform user to the order system's customer id.
+    pub async fn link_customer(
+        &self,
+        platform: &str,
+        user_id: &str,
+        external_ref: &str,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(queries::LINK_CUSTOMER)
+            .bind(platform)
+            .bind(user_id)
+            .bind(external_ref)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     pub async fn messages(&self, case_id: i64) -> Result<Vec<MessageRecord>, StoreError> {

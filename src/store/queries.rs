@@ -84,3 +84,17 @@ pub const INSERT_AUDIT_EVENT: &str = "\
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 pub const UPDATE_AUDIT_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
+
+pub const SELECT_CASE_ROUTING: &str = "\
+    SELECT c.state, c.human_requests, c.order_number, cu.external_customer_id, c.priority \
+    FROM cases c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1";
+
+pub const UPDATE_CASE_ROUTING: &str = "\
+    UPDATE cases SET intent = $2, priority = $3, order_number = COALESCE($4, order_number), \
+        human_requests = $5, flow = $6, waiting_until = $7, \
+        stuck_reason = COALESCE($8, stuck_reason), \
+        escalation_reason = COALESCE($9, escalation_reason), updated_at = $10 \
+    WHERE id = $1";
+
+pub const LINK_CUSTOMER: &str = "\
+    UPDATE customers SET external_customer_id = $3 WHERE platform = $1 AND platform_user_id = $2";

@@ -39,6 +39,31 @@ pub struct NewMessage<'a> {
     pub received_at: DateTime<Utc>,
 }
 
+/// A case as routing sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRouting {
+    pub state: CaseState,
+    pub human_requests: u32,
+    pub order_number: Option<String>,
+    /// The order system's id for the customer, when linked.
+    pub customer_ref: Option<String>,
+    pub priority: Priority,
+}
+
+/// What routing writes back to a case.
+#[derive(Debug, Clone)]
+pub struct RoutingUpdate<'a> {
+    pub intent: &'a str,
+    pub priority: Priority,
+    pub order_number: Option<&'a str>,
+    pub human_requests: u32,
+    pub flow: Option<&'a str>,
+    pub waiting_until: Option<DateTime<Utc>>,
+    pub stuck_reason: Option<&'a str>,
+    pub escalation_reason: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
 impl Tx {
     pub(super) fn new(inner: Transaction<'static, Any>, backend: Backend) -> Tx {
         Tx { inner, backend }
@@ -170,6 +195,44 @@ impl Tx {
             .bind(priority.map(Priority::as_str))
             .bind(escalation_reason)
             .bind(resolution_summary)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// What routing needs to know about a case, read under this transaction.
+    pub async fn case_routing(&mut self, case_id: i64) -> Result<Option<CaseRouting>, StoreError> {
+        let row = sqlx::query(queries::SELECT_CASE_ROUTING)
+            .bind(case_id)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(CaseRouting {
+            state: super::parse_column(&row, "state")?,
+            human_requests: u32::try_from(row.try_get::<i64, _>(1)?).unwrap_or(0),
+            order_number: row.try_get(2)?,
+            customer_ref: row.try_get(3)?,
+            priority: super::parse_column(&row, "priority")?,
+        }))
+    }
+
+    /// Records what routing decided on a case.
+    pub async fn update_case_routing(
+        &mut self,
+        case_id: i64,
+        u: &RoutingUpdate<'_>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(queries::UPDATE_CASE_ROUTING)
+            .bind(case_id)
+            .bind(u.intent)
+            .bind(u.priority.as_str())
+            .bind(u.order_number)
+            .bind(i64::from(u.human_requests))
+            .bind(u.flow)
+            .bind(u.waiting_until.map(|t| t.timestamp_millis()))
+            .bind(u.stuck_reason)
+            .bind(u.escalation_reason)
+            .bind(u.at.timestamp_millis())
             .execute(&mut *self.inner)
             .await?;
         Ok(())

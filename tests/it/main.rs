@@ -12,3 +12,4 @@ mod http_orders;
 mod intake;
 mod llm;
 mod orders;
+mod routing;

@@ -122,7 +122,11 @@ pub struct TestClock(Mutex<DateTime<Utc>>);
 
 impl TestClock {
     pub fn new() -> TestClock {
-        TestClock(Mutex::new(Utc::now()))
+        TestClock::at(Utc::now())
+    }
+
+    pub fn at(time: DateTime<Utc>) -> TestClock {
+        TestClock(Mutex::new(time))
     }
 
     pub fn advance(&self, by: Duration) {

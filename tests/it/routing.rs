@@ -1,0 +1,268 @@
+//! Routing stories on both backends: each default rule and each self-service flow, from a
+//! customer message on a case to the reply, the case's new state and the audit trail.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use casebot::domain::flows::FlowPolicy;
+use casebot::domain::intent::Intent;
+use casebot::domain::orders::{Billing, Order};
+use casebot::domain::rules::{parse_rules, DEFAULT_RULES};
+use casebot::domain::{CaseState, Priority};
+use casebot::orders::import::import;
+use casebot::orders::{BuiltInOrders, OrderSource, OrderSourceError, OrderWrite};
+use casebot::services::routing::{Routed, RoutingService};
+use casebot::services::{audit, IntakePolicy, IntakeService};
+use casebot::store::{Backend, Store};
+use chrono::{DateTime, Duration, Utc};
+
+use crate::on_both_backends;
+use crate::support::{dm, TestClock, TestDb};
+
+on_both_backends!(
+    a_security_report_escalates_at_once_with_the_safety_notice,
+    a_tracking_question_is_answered_from_the_order_and_links_it,
+    an_order_late_beyond_the_threshold_goes_to_the_queue,
+    a_missing_high_value_parcel_with_an_angry_customer_goes_to_a_person_at_high_priority,
+    a_charge_after_cancellation_is_refunded_once_and_audited,
+    a_second_request_for_a_person_transfers_without_more_questions,
+    an_order_system_outage_degrades_to_a_person_following_up,
+);
+
+const EXAMPLES: &[u8] = include_bytes!("../../examples/orders.jsonl");
+
+fn noon(day: u32) -> DateTime<Utc> {
+    format!("2026-11-{day:02}T12:00:00Z").parse().unwrap()
+}
+
+struct World {
+    db: TestDb,
+    store: Store,
+    intake: IntakeService,
+    routing: RoutingService,
+    clock: Arc<TestClock>,
+}
+
+async fn world(backend: Backend, orders: Option<Arc<dyn OrderSource>>) -> Option<World> {
+    let db = TestDb::new(backend).await?;
+    let store = db.store().await;
+    import(&store, EXAMPLES, false).await.unwrap();
+    let clock = Arc::new(TestClock::at(noon(24)));
+    let orders = orders.unwrap_or_else(|| Arc::new(BuiltInOrders::new(store.clone())));
+    let rules = parse_rules(DEFAULT_RULES).unwrap();
+    let routing = RoutingService::new(store.clone(), orders, rules, FlowPolicy::default())
+        .with_clock(clock.clone());
+    let intake = IntakeService::with_clock(store.clone(), IntakePolicy::default(), clock.clone());
+    Some(World {
+        db,
+        store,
+        intake,
+        routing,
+        clock,
+    })
+}
+
+impl World {
+    /// Takes in and routes one DM; returns the case id and the routing.
+    async fn say(&self, who: &str, id: &str, text: &str) -> (i64, Routed) {
+        let outcome = self.intake.receive(&dm(who, id, text)).await.unwrap();
+        let routed = self
+            .routing
+            .route_message(outcome.case_id, text)
+            .await
+            .unwrap();
+        (outcome.case_id, routed)
+    }
+
+    async fn state(&self, case_id: i64) -> (CaseState, Priority) {
+        let case = self.store.case(case_id).await.unwrap().unwrap();
+        (case.state, case.priority)
+    }
+
+    async fn actions(&self, case_id: i64) -> Vec<String> {
+        let trail = self.store.audit_page(Some(case_id), 0, 1000).await.unwrap();
+        trail.into_iter().map(|e| e.action).collect()
+    }
+}
+
+async fn a_security_report_escalates_at_once_with_the_safety_notice(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let (case, r) = w
+        .say("u1", "m1", "someone hacked my account and ordered stuff")
+        .await;
+    assert_eq!(r.intent, Intent::AccountSecurity);
+    assert!(r.escalated);
+    assert!(
+        r.reply.contains("never ask for your password"),
+        "{}",
+        r.reply
+    );
+    assert_eq!(
+        w.state(case).await,
+        (CaseState::Escalated, Priority::Urgent)
+    );
+    assert!(w
+        .actions(case)
+        .await
+        .ends_with(&["case.routed".into(), "case.escalated".into()]));
+    w.db.cleanup().await;
+}
+
+async fn a_tracking_question_is_answered_from_the_order_and_links_it(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let (case, r) = w
+        .say("u1", "m1", "where is my order 112-4430938-2412367?")
+        .await;
+    assert_eq!(r.flow, Some("tracking"));
+    assert!(!r.escalated);
+    for part in ["on its way", "Departed regional hub", "new estimate"] {
+        assert!(r.reply.contains(part), "{part}: {}", r.reply);
+    }
+    let stored = w.store.case(case).await.unwrap().unwrap();
+    assert_eq!(stored.order_number.as_deref(), Some("112-4430938-2412367"));
+    assert_eq!(stored.state, CaseState::Open);
+    w.db.cleanup().await;
+}
+
+async fn an_order_late_beyond_the_threshold_goes_to_the_queue(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    w.clock.advance(Duration::days(6)); // promised on the 26th; now the 30th
+    let (case, r) = w.say("u1", "m1", "any update on 112-4430938-2412367").await;
+    assert!(r.escalated, "{r:?}");
+    assert!(
+        r.reasons.contains(&"order_late".to_owned()),
+        "{:?}",
+        r.reasons
+    );
+    assert_eq!(w.state(case).await.0, CaseState::Escalated);
+    w.db.cleanup().await;
+}
+
+async fn a_missing_high_value_parcel_with_an_angry_customer_goes_to_a_person_at_high_priority(
+    backend: Backend,
+) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let text = "tracking says my laptop 114-2207745-8812230 was delivered but it never arrived. this is ridiculous!!!";
+    let (case, r) = w.say("u1", "m1", text).await;
+    assert_eq!(r.intent, Intent::MissingDelivery);
+    assert!(r.escalated);
+    assert!(r.reply.contains("marked delivered"), "{}", r.reply);
+    assert_eq!(w.state(case).await, (CaseState::Escalated, Priority::High));
+    w.db.cleanup().await;
+}
+
+async fn a_charge_after_cancellation_is_refunded_once_and_audited(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    w.intake.receive(&dm("ivy", "m0", "hi")).await.unwrap();
+    assert!(w
+        .store
+        .link_customer("discord", "ivy", "demo-ivy")
+        .await
+        .unwrap());
+    let text = "I cancelled my membership but you charged me again this month";
+    let (case, first) = w.say("ivy", "m1", text).await;
+    assert_eq!(first.intent, Intent::BillingSubscription);
+    assert_eq!(first.refunds, [("ch-ivy-2026-11".to_owned(), 1_499)]);
+    assert!(first.reply.contains("$14.99"), "{}", first.reply);
+    assert!(!first.escalated);
+
+    let (_, again) = w.say("ivy", "m2", text).await;
+    assert!(
+        again.refunds.is_empty(),
+        "never twice for one charge: {again:?}"
+    );
+    let refunds = w
+        .actions(case)
+        .await
+        .iter()
+        .filter(|a| *a == "refund.issued")
+        .count();
+    assert_eq!(refunds, 1);
+    assert!(audit::verify(&w.store).await.unwrap().is_intact());
+    w.db.cleanup().await;
+}
+
+async fn a_second_request_for_a_person_transfers_without_more_questions(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let (case, first) = w
+        .say("u1", "m1", "can I talk to a real person please")
+        .await;
+    assert!(first.offer_human && !first.escalated, "{first:?}");
+    assert_eq!(w.state(case).await.0, CaseState::Open);
+    let (_, second) = w.say("u1", "m2", "I want to speak to a human agent").await;
+    assert!(second.escalated, "{second:?}");
+    assert_eq!(w.state(case).await.0, CaseState::Escalated);
+    w.db.cleanup().await;
+}
+
+/// An order system that never answers in time.
+struct DownOrders;
+
+#[async_trait]
+impl OrderSource for DownOrders {
+    async fn order(&self, _: &str) -> Result<Option<Order>, OrderSourceError> {
+        Err(OrderSourceError::Timeout(2000))
+    }
+    async fn billing(&self, _: &str) -> Result<Billing, OrderSourceError> {
+        Err(OrderSourceError::Timeout(2000))
+    }
+    async fn refund_order(
+        &self,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<OrderWrite, OrderSourceError> {
+        Err(OrderSourceError::Timeout(2000))
+    }
+    async fn refund_charge(
+        &self,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<OrderWrite, OrderSourceError> {
+        Err(OrderSourceError::Timeout(2000))
+    }
+    async fn change_address(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<OrderWrite, OrderSourceError> {
+        Err(OrderSourceError::Timeout(2000))
+    }
+}
+
+async fn an_order_system_outage_degrades_to_a_person_following_up(backend: Backend) {
+    let Some(w) = world(backend, Some(Arc::new(DownOrders))).await else {
+        return;
+    };
+    let (case, r) = w
+        .say("u1", "m1", "where is my order 112-4430938-2412367")
+        .await;
+    assert!(r.escalated);
+    assert!(
+        r.reply.contains("a member of our team will follow up"),
+        "{}",
+        r.reply
+    );
+    assert!(
+        r.reasons.contains(&"order_system_unavailable".to_owned()),
+        "{:?}",
+        r.reasons
+    );
+    assert_eq!(w.state(case).await.0, CaseState::Escalated);
+    w.db.cleanup().await;
+}
