@@ -9,9 +9,14 @@ use anyhow::Context;
 use chrono::{Duration, Utc};
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, ConfigError};
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError, OrdersSettings};
+use crate::domain::flows::FlowPolicy;
 use crate::domain::{ChannelKind, InboundMessage};
+use crate::orders::{BuiltInOrders, HttpOrders, HttpOrdersConfig, OrderSource};
 use crate::render;
+use crate::services::routing::RoutingService;
 use crate::services::{audit, IntakePolicy, IntakeService};
 use crate::store::{Store, StoreOptions};
 
@@ -240,8 +245,21 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Intake(args) => {
             let intake = IntakeService::new(store.clone(), intake_policy(&config));
-            let outcome = intake.receive(&args.into_message()).await?;
-            writeln!(stdout, "{}", serde_json::to_string(&outcome)?)?;
+            let routing = routing_service(&config, &store)?;
+            let message = args.into_message();
+            let outcome = intake.receive(&message).await?;
+            // Duplicates were routed the first time; blocked customers get no bot reply.
+            let routed = if outcome.is_duplicate() || outcome.customer_blocked {
+                None
+            } else {
+                Some(
+                    routing
+                        .route_message(outcome.case_id, &message.text)
+                        .await?,
+                )
+            };
+            let line = serde_json::json!({ "intake": outcome, "routing": routed });
+            writeln!(stdout, "{line}")?;
             ExitCode::SUCCESS
         }
         Command::Orders(OrdersCommand::Import { file, csv }) => {
@@ -275,6 +293,39 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     };
     store.close().await;
     Ok(code)
+}
+
+/// The routing service as configuration describes it: rules, thresholds, order source, LLM.
+pub fn routing_service(config: &Config, store: &Store) -> anyhow::Result<RoutingService> {
+    let r = &config.routing;
+    let policy = FlowPolicy {
+        late_after_days: r.late_after_days,
+        missing_wait_hours: r.missing_wait_hours,
+        high_value_cents: r.high_value_cents,
+        auto_refund_cap_cents: r.auto_refund_cap_cents,
+    };
+    let orders: Arc<dyn OrderSource> = match &config.orders {
+        OrdersSettings::BuiltIn => Arc::new(BuiltInOrders::new(store.clone())),
+        OrdersSettings::Http {
+            base_url,
+            timeout_ms,
+            token,
+        } => Arc::new(
+            HttpOrders::new(HttpOrdersConfig {
+                base_url: base_url.clone(),
+                token: token.clone(),
+                timeout: std::time::Duration::from_millis(*timeout_ms),
+                read_attempts: 3,
+                backoff: std::time::Duration::from_millis(200),
+            })
+            .context("cannot set up the order API client")?,
+        ),
+    };
+    let service = RoutingService::new(store.clone(), orders, r.rules.clone(), policy);
+    Ok(match llm_oracle(config)? {
+        Some(llm) => service.with_oracle(Arc::new(llm)),
+        None => service,
+    })
 }
 
 /// The LLM intent backend when configuration turns it on.

@@ -24,6 +24,12 @@ pub enum ConfigError {
     UnknownKey { key: String, origin: String },
     #[error("cannot read config file {path}: {reason}")]
     File { path: String, reason: String },
+    #[error("in {origin}: {source}")]
+    Rules {
+        origin: String,
+        #[source]
+        source: crate::domain::rules::RuleError,
+    },
 }
 
 /// A value that must never be printed: `Debug` and `Display` show only that it is set.
@@ -94,6 +100,8 @@ pub struct Config {
     pub cases: CasesConfig,
     pub log: LogConfig,
     pub llm: LlmSettings,
+    pub routing: RoutingSettings,
+    pub orders: OrdersSettings,
     /// From `DISCORD_TOKEN` only.
     pub discord_token: Option<Secret>,
 }
@@ -106,6 +114,48 @@ pub struct LlmSettings {
     pub timeout_ms: u64,
     /// From `CASEBOT_LLM_API_KEY` only.
     pub api_key: Option<Secret>,
+}
+
+/// Routing thresholds and where the rules come from.
+#[derive(Debug, Clone)]
+pub struct RoutingSettings {
+    pub rules_file: Option<std::path::PathBuf>,
+    /// The checked rules, from `rules_file` or the built-in ones.
+    pub rules: Vec<crate::domain::rules::Rule>,
+    pub late_after_days: i64,
+    pub missing_wait_hours: i64,
+    pub high_value_cents: i64,
+    pub auto_refund_cap_cents: i64,
+}
+
+/// Where order data comes from.
+#[derive(Debug, Clone)]
+pub enum OrdersSettings {
+    BuiltIn,
+    Http {
+        base_url: reqwest::Url,
+        timeout_ms: u64,
+        /// From `CASEBOT_ORDERS_TOKEN` only.
+        token: Option<Secret>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRouting {
+    rules_file: String,
+    late_after_days: i64,
+    missing_wait_hours: i64,
+    high_value_dollars: i64,
+    auto_refund_cap_dollars: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrders {
+    source: String,
+    base_url: String,
+    timeout_ms: i64,
 }
 
 #[derive(Deserialize)]
@@ -169,6 +219,8 @@ struct Raw {
     cases: RawCases,
     log: LogConfig,
     llm: RawLlm,
+    routing: RawRouting,
+    orders: RawOrders,
 }
 
 impl Config {
@@ -199,11 +251,15 @@ impl Config {
         let env: Vec<(String, String)> = env.into_iter().collect();
         let mut discord_token = None;
         let mut llm_key = None;
+        let mut orders_token = None;
         let mut database_url = None;
         for (name, value) in &env {
             match name.as_str() {
                 "DISCORD_TOKEN" if !value.is_empty() => discord_token = Some(Secret::new(value)),
                 "CASEBOT_LLM_API_KEY" if !value.is_empty() => llm_key = Some(Secret::new(value)),
+                "CASEBOT_ORDERS_TOKEN" if !value.is_empty() => {
+                    orders_token = Some(Secret::new(value))
+                }
                 "DATABASE_URL" if !value.is_empty() => database_url = Some(value.clone()),
                 _ => {}
             }
@@ -253,6 +309,8 @@ impl Config {
             },
             log: raw.log,
             llm: llm_settings(raw.llm, llm_key)?,
+            routing: routing_settings(raw.routing)?,
+            orders: orders_settings(raw.orders, orders_token)?,
             discord_token,
         };
         config.validate()?;
@@ -285,6 +343,71 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+fn routing_settings(raw: RawRouting) -> Result<RoutingSettings, ConfigError> {
+    let rules_file = Some(raw.rules_file.trim())
+        .filter(|f| !f.is_empty())
+        .map(std::path::PathBuf::from);
+    let (text, origin) = match &rules_file {
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?,
+            path.display().to_string(),
+        ),
+        None => (
+            crate::domain::rules::DEFAULT_RULES.to_owned(),
+            "the built-in routing rules".to_owned(),
+        ),
+    };
+    let rules = crate::domain::rules::parse_rules(&text)
+        .map_err(|source| ConfigError::Rules { origin, source })?;
+    Ok(RoutingSettings {
+        rules_file,
+        rules,
+        late_after_days: in_range("routing.late_after_days", raw.late_after_days, 0, 365)?,
+        missing_wait_hours: in_range("routing.missing_wait_hours", raw.missing_wait_hours, 1, 720)?,
+        high_value_cents: in_range::<i64>(
+            "routing.high_value_dollars",
+            raw.high_value_dollars,
+            0,
+            1_000_000,
+        )? * 100,
+        auto_refund_cap_cents: in_range::<i64>(
+            "routing.auto_refund_cap_dollars",
+            raw.auto_refund_cap_dollars,
+            0,
+            100_000,
+        )? * 100,
+    })
+}
+
+fn orders_settings(raw: RawOrders, token: Option<Secret>) -> Result<OrdersSettings, ConfigError> {
+    let timeout_ms = in_range("orders.timeout_ms", raw.timeout_ms, 100, 30_000)?;
+    match raw.source.as_str() {
+        "builtin" => Ok(OrdersSettings::BuiltIn),
+        "http" => {
+            let base = raw.base_url.trim();
+            let with_slash = if base.ends_with('/') {
+                base.to_owned()
+            } else {
+                format!("{base}/")
+            };
+            let base_url: reqwest::Url = with_slash
+                .parse()
+                .ok()
+                .filter(|u: &reqwest::Url| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| invalid("orders.base_url", base, "an http:// or https:// URL"))?;
+            Ok(OrdersSettings::Http {
+                base_url,
+                timeout_ms,
+                token,
+            })
+        }
+        other => Err(invalid("orders.source", other, "\"builtin\" or \"http\"")),
     }
 }
 
@@ -551,6 +674,42 @@ mod tests {
             shown.contains("postgres://casebot:***@db:5432/casebot"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_bad_rules_file_is_refused_at_load_naming_the_rule_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.toml");
+        std::fs::write(&path, "[[rule]]\nname = \"vip\"\nintents = [\"vip\"]\n").unwrap();
+        let err = Config::load(
+            None,
+            env(&[("CASEBOT__ROUTING__RULES_FILE", path.to_str().unwrap())]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("routing rule #1 (\"vip\"), field `intents`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn routing_thresholds_are_read_in_dollars_and_kept_in_cents() {
+        let config = Config::load(
+            None,
+            env(&[("CASEBOT__ROUTING__HIGH_VALUE_DOLLARS", "750")]),
+        )
+        .unwrap();
+        assert_eq!(config.routing.high_value_cents, 75_000);
+        assert_eq!(config.routing.auto_refund_cap_cents, 10_000);
+    }
+
+    #[test]
+    fn an_http_order_source_needs_a_url_and_unknown_sources_are_refused() {
+        let err = Config::load(None, env(&[("CASEBOT__ORDERS__SOURCE", "http")])).unwrap_err();
+        assert!(err.to_string().contains("orders.base_url"), "{err}");
+        let err = Config::load(None, env(&[("CASEBOT__ORDERS__SOURCE", "erp")])).unwrap_err();
+        assert!(err.to_string().contains("orders.source"), "{err}");
     }
 
     #[test]

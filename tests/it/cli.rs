@@ -79,8 +79,9 @@ async fn intake_then_case_show_and_export_tell_the_same_story(backend: Backend) 
         ],
     );
     let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(outcome["disposition"], "new");
-    let case_id = outcome["case_id"].to_string();
+    assert_eq!(outcome["intake"]["disposition"], "new");
+    assert_eq!(outcome["routing"]["flow"], "general_help");
+    let case_id = outcome["intake"]["case_id"].to_string();
 
     let show = casebot(&db.url, &["case", "show", &case_id, "--json"]);
     let case: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
@@ -89,10 +90,13 @@ async fn intake_then_case_show_and_export_tell_the_same_story(backend: Backend) 
     assert_eq!(case["messages"][0]["text"], "@casebot hi");
 
     let export = casebot(&db.url, &["audit", "export", "--case", &case_id]);
+    let actions: Vec<String> = stdout(&export)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].to_string())
+        .collect();
     assert_eq!(
-        stdout(&export).lines().count(),
-        2,
-        "case.opened and message.received"
+        actions,
+        ["\"case.opened\"", "\"message.received\"", "\"case.routed\""]
     );
     db.cleanup().await;
 }
@@ -109,6 +113,28 @@ fn a_bad_config_value_exits_with_2_naming_key_value_and_expectation() {
     assert_eq!(
         err.trim(),
         "error: invalid value \"-5\" for cases.reopen_window_hours: expected a whole number from 1 to 8760"
+    );
+}
+
+#[test]
+fn a_bad_routing_rules_file_exits_with_2_naming_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    std::fs::write(
+        &path,
+        "[[rule]]\nname = \"fast lane\"\nescalate = { priority = \"now\", reason = \"x\" }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .args(["config", "check"])
+        .env("CASEBOT__ROUTING__RULES_FILE", &path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("routing rule #1 (\"fast lane\"), field `escalate.priority`"),
+        "{err}"
     );
 }
 
