@@ -285,7 +285,8 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Demo => {
             let intake = IntakeService::new(store.clone(), intake_policy(&config));
-            crate::demo::run(&store, intake, &mut stdout).await?
+            let routing = routing_service(&config, &store)?;
+            crate::demo::run(&store, intake, routing, &mut stdout).await?
         }
         Command::Config(_) | Command::Classify(_) | Command::Eval { .. } | Command::Bench(_) => {
             unreachable!("handled before the store opens")

@@ -5,9 +5,11 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use chrono::Utc;
+use chrono::{Duration, Utc};
 
+use crate::domain::orders::{Charge, Order, OrderStatus, Subscription};
 use crate::domain::{CaseAction, CaseState, ChannelKind, InboundMessage, Priority};
+use crate::services::routing::{Routed, RoutingService};
 use crate::services::{audit, Actor, CaseService, Disposition, IntakeOutcome, IntakeService};
 use crate::store::Store;
 
@@ -15,35 +17,35 @@ use crate::store::Store;
 pub async fn run(
     store: &Store,
     intake: IntakeService,
+    routing: RoutingService,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let cases = CaseService::new(store.clone());
     let tag = Utc::now().timestamp_millis();
+    let orders = seed_orders(store, tag).await?;
     let mut script = Script {
         out,
         tag,
         intake,
+        routing,
         failed: None,
     };
-    writeln!(
-        script.out,
-        "casebot demo on {} (run {tag})\n",
-        store.backend().as_str()
-    )?;
+    let backend = store.backend().as_str();
+    writeln!(script.out, "casebot demo on {backend} (run {tag})\n")?;
 
-    let question = "Where is my order 112-4430938-2412367?";
-    let first = script
-        .customer("maya", "Maya", ChannelKind::Dm, "m1", question)
-        .await?;
+    let question = format!("Where is my order {}?", orders.parcel);
+    let (first, routed) = script.dm("maya", "Maya", "m1", &question).await?;
+    let answered = first.disposition == Disposition::New
+        && routed.flow == Some("tracking")
+        && routed.reply.contains("on its way");
     script.expect(
         1,
-        "a first DM opens a case",
-        first.disposition == Disposition::New,
+        "a tracking question in DM is answered from the order",
+        answered,
     )?;
 
-    // Discord redelivers the same message, as a gateway replay would.
     let replay = script
-        .customer("maya", "Maya", ChannelKind::Dm, "m1", question)
+        .customer("maya", "Maya", ChannelKind::Dm, "m1", &question)
         .await?;
     let same = replay.is_duplicate() && replay.case_id == first.case_id;
     script.expect(
@@ -52,20 +54,27 @@ pub async fn run(
         same,
     )?;
 
-    let card = script
-        .customer(
-            "maya",
-            "Maya",
-            ChannelKind::Dm,
-            "m2",
-            "It was paid with 4111 1111 1111 1111",
-        )
+    let (card, _) = script
+        .dm("maya", "Maya", "m2", "It was paid with 4111 1111 1111 1111")
         .await?;
     let stored = store.messages(first.case_id).await?;
     let hidden = card.cards_removed == 1 && stored.iter().all(|m| !m.body.contains("4111"));
     script.expect(3, "a card number is removed before it is stored", hidden)?;
-    let joined = card.disposition == Disposition::Existing && card.case_id == first.case_id;
-    script.expect(4, "a second message joins the open case", joined)?;
+
+    script
+        .customer("ivy", "Ivy", ChannelKind::Dm, "i0", "hi")
+        .await?;
+    store
+        .link_customer("demo", &format!("ivy-{tag}"), &orders.ivy_ref)
+        .await?;
+    let complaint = "I cancelled my membership last month but you charged me again!";
+    let (_, refund) = script.dm("ivy", "Ivy", "i1", complaint).await?;
+    let refunded = refund.refunds.len() == 1 && refund.reply.contains("$14.99");
+    script.expect(
+        4,
+        "a charge after cancellation is refunded at first contact",
+        refunded,
+    )?;
 
     let public = script
         .customer(
@@ -73,88 +82,97 @@ pub async fn run(
             "Leo",
             ChannelKind::Public,
             "l1",
-            "@casebot my refund never arrived",
+            "@casebot I need help with an order",
         )
         .await?;
     let own_case = public.disposition == Disposition::New && public.case_id != first.case_id;
     script.expect(
         5,
-        "a public mention from another customer opens their own case",
+        "a public mention opens the customer's own case",
         own_case,
     )?;
 
-    let staff = Actor::staff("ana");
-    let escalate = CaseAction::Escalate {
-        priority: Priority::High,
-        reason: "refund missing".into(),
-    };
-    cases
-        .apply(public.case_id, &Actor::system(), escalate)
-        .await?;
-    let claim = cases
-        .apply(
-            public.case_id,
-            &staff,
-            CaseAction::Claim {
-                staff: "ana".into(),
-            },
-        )
-        .await?;
-    let rival = cases
-        .apply(
-            public.case_id,
-            &Actor::staff("ben"),
-            CaseAction::Claim {
-                staff: "ben".into(),
-            },
-        )
-        .await;
-    writeln!(
-        script.out,
-        "  staff ana claims case #{}; ben tries too: {}",
-        public.case_id,
-        rival
-            .as_ref()
-            .map_or_else(|e| e.to_string(), |_| "claimed".into())
-    )?;
+    let angry = format!(
+        "Tracking says my laptop {} was delivered but it NEVER arrived. This is ridiculous!!!",
+        orders.laptop
+    );
+    let (_, escalated) = script.dm("leo", "Leo", "l2", &angry).await?;
+    let case = store.case(public.case_id).await?;
+    let high =
+        case.is_some_and(|c| c.state == CaseState::Escalated && c.priority == Priority::High);
     script.expect(
         6,
-        "a claimed case cannot be claimed by someone else",
-        claim == CaseState::Claimed && rival.is_err(),
+        "a frustrated customer with a missing $900 laptop is escalated, priority high",
+        escalated.escalated && high,
     )?;
 
-    let resolve = CaseAction::Resolve {
-        summary: "refund re-issued".into(),
+    // Two staff members click Claim at the same moment.
+    let (ana, ben) = (Actor::staff("ana"), Actor::staff("ben"));
+    let (a, b) = tokio::join!(
+        cases.apply(
+            public.case_id,
+            &ana,
+            CaseAction::Claim {
+                staff: "ana".into()
+            }
+        ),
+        cases.apply(
+            public.case_id,
+            &ben,
+            CaseAction::Claim {
+                staff: "ben".into()
+            }
+        ),
+    );
+    let outcome = |r: &Result<CaseState, crate::services::CaseError>| match r {
+        Ok(_) => "claimed".to_owned(),
+        Err(e) => e.to_string(),
     };
-    cases.apply(public.case_id, &staff, resolve).await?;
+    writeln!(
+        script.out,
+        "  ana clicks Claim: {}\n  ben clicks Claim: {}",
+        outcome(&a),
+        outcome(&b)
+    )?;
+    script.expect(
+        7,
+        "of two simultaneous claims exactly one wins",
+        a.is_ok() != b.is_ok(),
+    )?;
+
+    let winner = if a.is_ok() { &ana } else { &ben };
+    let resolve = CaseAction::Resolve {
+        summary: "replacement laptop sent".into(),
+    };
+    cases.apply(public.case_id, winner, resolve).await?;
     let back = script
         .customer(
             "leo",
             "Leo",
             ChannelKind::Dm,
-            "l2",
+            "l3",
             "thanks, it just arrived!",
         )
         .await?;
     let reopened = back.disposition == Disposition::Reopened && back.case_id == public.case_id;
     script.expect(
-        7,
+        8,
         "a message soon after resolution reopens the case",
         reopened,
     )?;
 
     let report = audit::verify(store).await?;
+    let state = if report.is_intact() {
+        "intact"
+    } else {
+        "TAMPERED"
+    };
     writeln!(
         script.out,
-        "\naudit verify: {} events, {}",
-        report.checked,
-        if report.is_intact() {
-            "intact"
-        } else {
-            "TAMPERED"
-        }
+        "\naudit verify: {} events, {state}",
+        report.checked
     )?;
-    script.expect(8, "the audit log verifies", report.is_intact())?;
+    script.expect(9, "the audit log verifies", report.is_intact())?;
 
     Ok(match script.failed {
         None => {
@@ -168,10 +186,83 @@ pub async fn run(
     })
 }
 
+/// The order numbers and customer reference the scenario talks about.
+struct DemoOrders {
+    parcel: String,
+    laptop: String,
+    ivy_ref: String,
+}
+
+/// Orders of this run in the built-in order system, numbered from the run tag.
+async fn seed_orders(store: &Store, tag: i64) -> anyhow::Result<DemoOrders> {
+    let now = Utc::now();
+    let number = |n: i64| {
+        format!(
+            "{:03}-{:07}-{:07}",
+            100 + n,
+            tag % 10_000_000,
+            (tag / 10) % 10_000_000
+        )
+    };
+    let parcel = Order {
+        number: number(1),
+        customer_ref: format!("maya-{tag}"),
+        status: OrderStatus::InTransit,
+        total_cents: 4_999,
+        carrier: Some("Parcelway".into()),
+        last_scan: Some("Departed regional hub".into()),
+        last_scan_at: Some(now - Duration::hours(20)),
+        promised_by: Some(now + Duration::days(1)),
+        estimated_by: Some(now + Duration::days(2)),
+        delivered_at: None,
+        delivery_photo: None,
+        return_window_days: 30,
+        refunded_at: None,
+    };
+    let laptop = Order {
+        number: number(2),
+        customer_ref: format!("leo-{tag}"),
+        status: OrderStatus::Delivered,
+        total_cents: 89_999,
+        last_scan: Some("Delivered, left at front door".into()),
+        last_scan_at: Some(now - Duration::hours(5)),
+        delivered_at: Some(now - Duration::hours(5)),
+        delivery_photo: Some(format!("pod-{}.jpg", number(2))),
+        ..parcel.clone()
+    };
+    store.upsert_order(&parcel).await?;
+    store.upsert_order(&laptop).await?;
+    let ivy_ref = format!("ivy-ref-{tag}");
+    let plan = Subscription {
+        id: format!("plus-{tag}"),
+        customer_ref: ivy_ref.clone(),
+        name: "Plus membership".into(),
+        cancelled_at: Some(now - Duration::days(20)),
+    };
+    store.upsert_subscription(&plan).await?;
+    for (i, days_ago) in [(1, 45), (2, 5)] {
+        store
+            .upsert_charge(&Charge {
+                id: format!("charge-{i}-{tag}"),
+                subscription_id: plan.id.clone(),
+                amount_cents: 1_499,
+                charged_at: now - Duration::days(days_ago),
+                refunded_at: None,
+            })
+            .await?;
+    }
+    Ok(DemoOrders {
+        parcel: parcel.number,
+        laptop: laptop.number,
+        ivy_ref,
+    })
+}
+
 struct Script<'o, W: Write> {
     out: &'o mut W,
     tag: i64,
     intake: IntakeService,
+    routing: RoutingService,
     failed: Option<u32>,
 }
 
@@ -205,12 +296,36 @@ impl<W: Write> Script<'_, W> {
         Ok(outcome)
     }
 
-    fn expect(&mut self, step: u32, what: &str, held: bool) -> anyhow::Result<()> {
+    /// A DM taken in and routed, with the bot's reply shown.
+    async fn dm(
+        &mut self,
+        who: &str,
+        name: &str,
+        message: &str,
+        text: &str,
+    ) -> anyhow::Result<(IntakeOutcome, Routed)> {
+        let outcome = self
+            .customer(who, name, ChannelKind::Dm, message, text)
+            .await?;
+        let routed = self.routing.route_message(outcome.case_id, text).await?;
         writeln!(
             self.out,
-            "  step {step}: {what}: {}",
-            if held { "ok" } else { "FAILED" }
+            "    routing: intent {}, priority {}, {}\n    casebot: {}",
+            routed.intent,
+            routed.priority,
+            if routed.escalated {
+                "escalated to the queue"
+            } else {
+                "self-service"
+            },
+            routed.reply
         )?;
+        Ok((outcome, routed))
+    }
+
+    fn expect(&mut self, step: u32, what: &str, held: bool) -> anyhow::Result<()> {
+        let verdict = if held { "ok" } else { "FAILED" };
+        writeln!(self.out, "  step {step}: {what}: {verdict}")?;
         if !held && self.failed.is_none() {
             self.failed = Some(step);
         }
