@@ -45,6 +45,9 @@ const CUES: &[Cue] = &[
     cue(AccountSecurity, 2.5, r"\b(hack(ed|er|ers|ing)?|compromised|unauthori[sz]ed|fraud(ulent)?|identity theft)\b"),
     fixed(AccountSecurity, 2.5, r"\b(did ?n'?t|did not|never) (make|place|order|authori[sz]e|buy|purchase|do)\b"),
     fixed(AccountSecurity, 2.5, r"\b(do ?n'?t|do not|does ?n'?t|does not|can'?t|cannot) recogni[sz]e\b|\bnot recogni[sz]ed\b|\bunrecogni[sz]ed\b"),
+    cue(AccountSecurity, 3.0, r"\b(bogus|fake|random|fraudulent|unknown|unfamiliar|strange|suspicious|weird|odd)\b.{0,20}\b(transaction|charge|payment|withdrawal|debit|purchase|withdraw)s?\b"),
+    fixed(AccountSecurity, 2.5, r"\b(aren'?t|are not|weren'?t|were not) mine\b|\b(did ?n'?t|did not|never) (perform|withdraw|request)\b"),
+    cue(AccountSecurity, 2.5, r"\b(unfreeze|freeze|hold on|on hold|stop|block|lock)\b.{0,20}\b(bank |checking |savings? |deposit )?account\b|\battacked\b"),
     cue(AccountSecurity, 3.0, r"\b(strange|unknown|weird|suspicious|unusual|odd|unfamiliar) (payment|transaction|charge|withdrawal|debit|login|log-in|sign-in|activity|purchase|order)s?\b"),
     cue(AccountSecurity, 2.5, r"\b(someone|somebody|a stranger) (else )?(has |have |had )?(used|using|accessed|logged|log|got into|get into|changed|took|is using|made|placed|ordered|stole)\b"),
     cue(AccountSecurity, 2.5, r"\b(lost|stolen|misplaced) (my )?(credit |debit |bank )?(card|phone|wallet)\b|\b(card|phone|wallet) (was|got|has been|is) (lost|stolen)\b|\breport (a |my )?(lost|stolen)\b"),
@@ -80,6 +83,8 @@ const CUES: &[Cue] = &[
     cue(LateDelivery, 1.5, r"\b(longer than (expected|promised|usual)|taking (too |so |very )?long|after (\d+|a|one|two|three|four) (days|weeks|week))\b"),
     cue(LateDelivery, 1.5, r"\b(guaranteed|promised|committed|assured)\b|\bon time\b"),
     cue(LateDelivery, 1.0, r"\b(next|same|one|1|two|2)[- ]day (delivery|shipping)\b"),
+    // Money that has not arrived (a transfer, a deposit, a refund) is not a late delivery.
+    fixed(LateDelivery, -2.0, r"\b(transfers?|transactions?|deposits?|cheques?|cash|withdrawals?|refunds?|top[- ]?ups?|money)\b"),
     cue(LateDelivery, 1.2, r"\b(been )?waiting (for|on) (my |the |a |an )?(new )?(order|package|parcel|card|delivery|item|shipment)\b"),
     cue(LateDelivery, 0.8, r"\b(\d+|a|one|two|three|four|five|several|many) (business )?(days|weeks|week|months) (ago|late|now|already|and still)\b"),
     fixed(LateDelivery, 1.2, r"\b(has ?n'?t|has not|have ?n'?t|have not|not yet|still not|did ?n'?t|did not) (arrived|come|been delivered|been shipped|shipped|arrive)\b"),
@@ -111,6 +116,9 @@ const CUES: &[Cue] = &[
     cue(BillingSubscription, 1.8, r"\b(declined|decline|fees?|exchange rate|statement|invoice|subscription|membership|renewal|auto-?renew(al)?|prime (fee|membership)|annual fee|monthly fee)\b"),
     cue(BillingSubscription, 1.5, r"\b(report|reporting|notify|notifying|inform) (of |about |on )?(a |an |some )?(payment|billing)\b"),
     cue(BillingSubscription, 0.8, r"\b(pay|paid|paying)\b"),
+    cue(BillingSubscription, 2.5, r"\b(charged|chaged|charge|transaction|payment|paid|billed|bought|buy)\b.{0,30}\b(twice|two times|multiple times|more than once)\b"),
+    cue(BillingSubscription, 2.0, r"\b(fee|fees|cost|costs|charge)\b.{0,30}\b(exchang\w*|transfer\w*|top[- ]?up\w*|withdraw\w*|conversion|currency|currencies)\b|\b(exchang\w*|transfer\w*|top[- ]?up\w*|withdraw\w*)\b.{0,30}\b(fee|fees|cost|costs|charge)\b"),
+    cue(BillingSubscription, 1.5, r"\b(less|wrong|incorrect|not all|not the right|right amount|too much)\b.{0,30}\b(cash|money|amount)\b"),
     cue(BillingSubscription, 2.0, r"\b(charged|charge|billed|membership|subscription|prime)\b.{0,60}\brefund|\brefund\b.{0,60}\b(charge|charged|membership|subscription|prime)\b"),
     cue(BillingSubscription, 1.0, r"\bpayments?\b"),
     // Address: change or set where it ships.
@@ -135,7 +143,7 @@ const CUES: &[Cue] = &[
     cue(TechnicalIssue, 2.5, r"\b(forgot|forgotten|reset|recover|recovering|retrieve|retrieving|restore|restoring|lost|change|changing|remember)\b.{0,20}\b(pwd|passw\w*|passcode|pass code|access key|pin|pin code|credentials|login details|log-?in details)\b"),
     // Product questions.
     cue(ProductQuestion, 1.8, r"\b(does|do|is|are|can|will|would) (this|the|it|they|these|those|that)\b.{0,40}\b(compatible|work with|fit|come with|include|includes|support|have|be available)\b"),
-    cue(ProductQuestion, 1.0, r"\b(available|availability|launch(ing)? date|release date|pre-?order)\b"),
+    cue(ProductQuestion, 0.8, r"\b(available|availability|launch(ing)? date|release date|pre-?order)\b"),
     cue(ProductQuestion, 1.5, r"\b(dimensions|specs|specifications|warranty|in stock|back in stock|available in|compatible|compatibility|which model|what size)\b"),
     // Known non-support requests, so that they are not forced into a support intent.
     cue(Other, 2.5, r"\b(newsletter|feedback|review|reviews|complaint|complain|opinion|suggestion)\b"),
@@ -218,7 +226,8 @@ pub fn classify_normalised(norm: &str) -> IntentGuess {
             continue;
         }
         scores[slot(cue.intent)] += cue.weight;
-        evidence.push(format!("{}: {:?}", cue.intent, found.as_str()));
+        let side = if cue.weight < 0.0 { "against " } else { "" };
+        evidence.push(format!("{side}{}: {:?}", cue.intent, found.as_str()));
     }
     let (mut intent, mut confidence) = decide(&scores);
     let order_numbers: Vec<String> = c
@@ -227,7 +236,7 @@ pub fn classify_normalised(norm: &str) -> IntentGuess {
         .map(|m| m.as_str().to_owned())
         .collect();
     // A bare order number with nothing else to go on is a customer asking about that order.
-    if intent == Intent::Other && evidence.is_empty() && !order_numbers.is_empty() {
+    if intent == Intent::Other && scores.iter().all(|&s| s <= 0.0) && !order_numbers.is_empty() {
         intent = Intent::OrderTracking;
         confidence = 0.6;
         evidence.push("order_tracking: an order number alone".to_owned());

@@ -25,17 +25,18 @@ pub enum Intent {
 
 impl Intent {
     /// Every intent, in the order they are resolved when several apply: security first, then the
-    /// problems that get worse with waiting, then questions.
+    /// problems that get worse with waiting, then the specific requests, then general tracking
+    /// (a "where is my refund" is about the refund), then questions.
     pub const BY_PRECEDENCE: [Intent; 13] = [
         Intent::AccountSecurity,
         Intent::PhishingReport,
         Intent::MissingDelivery,
         Intent::LateDelivery,
-        Intent::OrderTracking,
         Intent::ReturnOrExchange,
         Intent::Refund,
         Intent::BillingSubscription,
         Intent::AddressChange,
+        Intent::OrderTracking,
         Intent::HumanRequest,
         Intent::TechnicalIssue,
         Intent::ProductQuestion,
