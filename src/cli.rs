@@ -258,7 +258,16 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                         .await?,
                 )
             };
-            let line = serde_json::json!({ "intake": outcome, "routing": routed });
+            // Routing replies go by DM: they may carry order details. A public mention gets
+            // only the acknowledgement in public.
+            let public_ack = (message.channel_kind == ChannelKind::Public
+                && !outcome.is_duplicate())
+            .then(|| render::public_ack(outcome.case_id));
+            let line = serde_json::json!({
+                "intake": outcome,
+                "public_reply": public_ack,
+                "routing": routed,
+            });
             writeln!(stdout, "{line}")?;
             ExitCode::SUCCESS
         }

@@ -87,3 +87,23 @@ pub fn case_json(
         })).collect::<Vec<_>>(),
     })
 }
+
+/// The only thing casebot says in a public channel: an acknowledgement with the case number. No
+/// order details and nothing the customer wrote; the conversation continues in DM.
+pub fn public_ack(case_id: i64) -> String {
+    format!("Thanks for reaching out! I've opened case #{case_id} and sent you a direct message so we can continue privately.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_acknowledgement_carries_only_the_case_number() {
+        let ack = public_ack(42);
+        assert!(ack.contains("#42"));
+        assert!(!ack
+            .chars()
+            .any(|c| c.is_ascii_digit() && c != '4' && c != '2'));
+    }
+}

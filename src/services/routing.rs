@@ -119,11 +119,22 @@ impl RoutingService {
             contacts_about_order: 0,
         };
         let routing = route(&self.rules, &facts);
-        let flow = if degraded { None } else { routing.flow };
-        let mut outcome = match self
-            .run_flow(flow, order_number.as_deref(), order.as_ref(), &case, now)
-            .await
-        {
+        let follow_up = self
+            .address_follow_up(case_id, &case, intent, text, now)
+            .await;
+        let flow = match &follow_up {
+            Some((_, keep)) => *keep,
+            None if degraded => None,
+            None => routing.flow,
+        };
+        let flow_result = match follow_up {
+            Some((result, _)) => result,
+            None => {
+                self.run_flow(flow, order_number.as_deref(), order.as_ref(), &case, now)
+                    .await
+            }
+        };
+        let mut outcome = match flow_result {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(error = %e, "self-service flow failed; escalating");
@@ -265,6 +276,61 @@ impl RoutingService {
             reasons,
             refunds,
         })
+    }
+
+    /// After the address-change flow asked for a new address, the next message that is not some
+    /// other request is that address.
+    async fn address_follow_up(
+        &self,
+        case_id: i64,
+        case: &CaseRouting,
+        intent: Intent,
+        text: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<(Result<FlowOutcome, OrderSourceError>, Option<&'static str>)> {
+        let number = case.order_number.as_deref()?;
+        let waiting = case.flow.as_deref() == Some("address_change");
+        if !waiting || !matches!(intent, Intent::Other | Intent::AddressChange) {
+            return None;
+        }
+        let address = text.trim();
+        let looks_like_address = address.len() >= 10 && address.chars().any(|c| c.is_ascii_digit());
+        if !looks_like_address {
+            let reply = "Please send the full new address, with the street number and postcode.";
+            let again = FlowOutcome {
+                reply: reply.into(),
+                next: Next::Done,
+            };
+            return Some((Ok(again), Some("address_change")));
+        }
+        // The key covers the case and the address, so resending the same address is harmless.
+        let key = format!(
+            "address:{case_id}:{}",
+            &sha256_hex(address.as_bytes())[..16]
+        );
+        let written = self.orders.change_address(number, address, &key, now).await;
+        let outcome = written.map(|result| match result {
+            OrderWrite::Applied | OrderWrite::Repeated => FlowOutcome {
+                reply: format!("Done: order {number} will now go to the new address."),
+                next: Next::Done,
+            },
+            OrderWrite::Refused => FlowOutcome {
+                reply: format!(
+                    "Order {number} has shipped in the meantime, so I can't change its address. \
+                     A person can try to redirect it with the carrier."
+                ),
+                next: Next::OfferHuman {
+                    reason: "address_after_shipping",
+                },
+            },
+            OrderWrite::NotFound => FlowOutcome {
+                reply: format!("I couldn't find order {number} any more."),
+                next: Next::OfferHuman {
+                    reason: "order_not_found",
+                },
+            },
+        });
+        Some((outcome, None))
     }
 
     async fn case(&self, case_id: i64) -> Result<CaseRouting, RoutingError> {

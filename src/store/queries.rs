@@ -86,7 +86,7 @@ pub const INSERT_AUDIT_EVENT: &str = "\
 pub const UPDATE_AUDIT_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
 
 pub const SELECT_CASE_ROUTING: &str = "\
-    SELECT c.state, c.human_requests, c.order_number, cu.external_customer_id, c.priority \
+    SELECT c.state, c.human_requests, c.order_number, cu.external_customer_id, c.priority, c.flow \
     FROM cases c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1";
 
 pub const UPDATE_CASE_ROUTING: &str = "\

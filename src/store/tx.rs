@@ -48,6 +48,8 @@ pub struct CaseRouting {
     /// The order system's id for the customer, when linked.
     pub customer_ref: Option<String>,
     pub priority: Priority,
+    /// The self-service flow that answered last, when it expects a follow-up.
+    pub flow: Option<String>,
 }
 
 /// What routing writes back to a case.
@@ -213,6 +215,7 @@ impl Tx {
             order_number: row.try_get(2)?,
             customer_ref: row.try_get(3)?,
             priority: super::parse_column(&row, "priority")?,
+            flow: row.try_get(5)?,
         }))
     }
 

@@ -27,6 +27,7 @@ on_both_backends!(
     a_charge_after_cancellation_is_refunded_once_and_audited,
     a_second_request_for_a_person_transfers_without_more_questions,
     an_order_system_outage_degrades_to_a_person_following_up,
+    an_address_is_changed_from_the_follow_up_message_while_unshipped,
 );
 
 const EXAMPLES: &[u8] = include_bytes!("../../examples/orders.jsonl");
@@ -264,5 +265,28 @@ async fn an_order_system_outage_degrades_to_a_person_following_up(backend: Backe
         r.reasons
     );
     assert_eq!(w.state(case).await.0, CaseState::Escalated);
+    w.db.cleanup().await;
+}
+
+async fn an_address_is_changed_from_the_follow_up_message_while_unshipped(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let ask = "I need to change the shipping address for order 111-5531287-4470019";
+    let (_, first) = w.say("u1", "m1", ask).await;
+    assert_eq!(first.flow, Some("address_change"));
+    assert!(
+        first.reply.contains("send the new address"),
+        "{}",
+        first.reply
+    );
+    let (_, vague) = w.say("u1", "m2", "my new place").await;
+    assert!(vague.reply.contains("full new address"), "{}", vague.reply);
+    let (_, done) = w.say("u1", "m3", "12 Harbour Street, Leith EH6 6QT").await;
+    assert!(
+        done.reply.starts_with("Done: order 111-5531287-4470019"),
+        "{}",
+        done.reply
+    );
     w.db.cleanup().await;
 }
