@@ -158,6 +158,7 @@ const NEGATORS: &str = r"\b(no|not|never|don'?t|do not|doesn'?t|does not|didn'?t
 
 struct Compiled {
     each: Vec<Regex>,
+    gate: CueGate,
     negation: Regex,
     order_number: Regex,
     money: Regex,
@@ -171,7 +172,12 @@ struct Compiled {
 /// fast DFA whenever a message holds a non-ASCII character (emoji, `¿`), which real messages
 /// often do; all cue words are ASCII, so ASCII boundaries mean the same here.
 pub(crate) fn pattern(source: &str) -> Regex {
-    Regex::new(&ascii_boundaries(source)).expect("built-in patterns compile")
+    // A roomier lazy-DFA cache than the default: the bounded gaps in some cues make many states,
+    // and rebuilding them after every cache reset was a visible share of the profile.
+    regex::RegexBuilder::new(&ascii_boundaries(source))
+        .dfa_size_limit(16 << 20)
+        .build()
+        .expect("built-in patterns compile")
 }
 
 fn ascii_boundaries(source: &str) -> String {
@@ -182,6 +188,7 @@ fn compiled() -> &'static Compiled {
     static COMPILED: OnceLock<Compiled> = OnceLock::new();
     COMPILED.get_or_init(|| Compiled {
         each: CUES.iter().map(|c| pattern(c.pattern)).collect(),
+        gate: CueGate::new(),
         negation: pattern(NEGATORS),
         order_number: pattern(r"\b\d{3}-\d{7}-\d{7}\b"),
         money: pattern(
@@ -218,7 +225,11 @@ pub fn classify_normalised(norm: &str) -> IntentGuess {
     let c = compiled();
     let mut scores = [0f32; Intent::BY_PRECEDENCE.len()];
     let mut evidence = Vec::new();
-    for (cue, regex) in CUES.iter().zip(&c.each) {
+    let candidates = c.gate.candidates(norm);
+    for (index, (cue, regex)) in CUES.iter().zip(&c.each).enumerate() {
+        if candidates & (1 << index) == 0 {
+            continue;
+        }
         let Some(found) = regex.find(norm) else {
             continue;
         };
@@ -248,6 +259,66 @@ pub fn classify_normalised(norm: &str) -> IntentGuess {
         order_numbers,
         amounts_cents: money_amounts(&c.money, norm),
     }
+}
+
+/// One pass over the text that tells which cues can possibly match, so that only those run their
+/// regex. Every match of a cue starts with one of its prefix literals (extracted from the pattern
+/// itself), so a cue none of whose prefixes occur cannot match. Cues without a short finite prefix
+/// set always run.
+struct CueGate {
+    prefixes: aho_corasick::AhoCorasick,
+    /// For each prefix pattern of the automaton, the cue it belongs to.
+    owner: Vec<usize>,
+    always: u128,
+}
+
+impl CueGate {
+    fn new() -> CueGate {
+        assert!(CUES.len() <= 128, "the gate keeps one bit per cue");
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut owner = Vec::new();
+        let mut always = 0u128;
+        for (index, cue) in CUES.iter().enumerate() {
+            match cue_prefixes(cue.pattern) {
+                Some(prefixes) => {
+                    owner.extend(std::iter::repeat_n(index, prefixes.len()));
+                    literals.extend(prefixes);
+                }
+                None => always |= 1 << index,
+            }
+        }
+        let prefixes = aho_corasick::AhoCorasick::new(&literals).expect("cue prefixes build");
+        CueGate {
+            prefixes,
+            owner,
+            always,
+        }
+    }
+
+    /// A bit per cue that may match `text`.
+    fn candidates(&self, text: &str) -> u128 {
+        let mut bits = self.always;
+        for found in self.prefixes.find_overlapping_iter(text) {
+            bits |= 1 << self.owner[found.pattern().as_usize()];
+        }
+        bits
+    }
+}
+
+/// The literals every match of `pattern` starts with, when there are few enough and each is long
+/// enough to be selective.
+fn cue_prefixes(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&ascii_boundaries(pattern))
+        .ok()?;
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix).limit_total(400);
+    let seq = extractor.extract(&hir);
+    let literals = seq.literals()?;
+    let usable = !literals.is_empty() && literals.iter().all(|l| l.as_bytes().len() >= 2);
+    usable.then(|| literals.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
 
 /// The few words before `at`: a negation further back does not govern the cue.
@@ -332,6 +403,39 @@ mod tests {
     #[test]
     fn every_cue_pattern_compiles() {
         let _ = compiled();
+    }
+
+    #[test]
+    fn the_gate_never_hides_a_cue_that_matches() {
+        // Every cue's regex is tried on texts built to hit it; where a regex matches, the gate
+        // must have let it through.
+        let c = compiled();
+        let texts = [
+            "someone hacked my account",
+            "i didn't make this purchase",
+            "tracking says it was delivered but nothing",
+            "where is my order 112-4430938-2412367",
+            "my parcel is 3 days late and still not here",
+            "i want a refund",
+            "charged twice for my membership fee",
+            "change my shipping address",
+            "let me talk to a real person",
+            "i forgot my password",
+            "is this charger compatible with my phone",
+            "cancel my newsletter subscription",
+            "scam email pretending to be you",
+            "my card was stolen",
+            "money transfer has not arrived",
+            "the item arrived broken, send a replacement",
+        ];
+        for text in texts {
+            let bits = c.gate.candidates(text);
+            for (index, regex) in c.each.iter().enumerate() {
+                if regex.is_match(text) {
+                    assert!(bits & (1 << index) != 0, "cue {index} hidden for {text:?}");
+                }
+            }
+        }
     }
 
     #[test]
