@@ -297,6 +297,10 @@ mod tests {
             order_value_cents: Some(2_000),
             ..facts(Intent::MissingDelivery)
         };
+        let third_contact = Facts {
+            contacts_about_order: 3,
+            ..facts(Intent::OrderTracking)
+        };
         let asked_twice = Facts {
             human_requests: 2,
             ..facts(Intent::HumanRequest)
@@ -333,6 +337,14 @@ mod tests {
                 false,
                 true,
                 Priority::Normal,
+            ),
+            (
+                "repeat contact",
+                third_contact,
+                Some("tracking"),
+                true,
+                false,
+                Priority::High,
             ),
             (
                 "frustration",

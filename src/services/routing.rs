@@ -110,13 +110,17 @@ impl RoutingService {
             None => (None, false),
         };
         let human_requests = case.human_requests + u32::from(intent == Intent::HumanRequest);
+        let contacts_about_order = match &order_number {
+            Some(number) => self.contacts_about_order(case_id, &case, number).await?,
+            None => 0,
+        };
         let facts = Facts {
             intent: Some(intent),
             frustration: mood.frustration,
             urgency: mood.urgency,
             order_value_cents: order.as_ref().map(|o| o.total_cents),
             human_requests,
-            contacts_about_order: 0,
+            contacts_about_order,
         };
         let routing = route(&self.rules, &facts);
         let follow_up = self
@@ -331,6 +335,21 @@ impl RoutingService {
             },
         });
         Some((outcome, None))
+    }
+
+    /// Messages about this order so far, this one included. Earlier messages on this case count
+    /// only once the case is linked to the order, which happens when it is first mentioned.
+    async fn contacts_about_order(
+        &self,
+        case_id: i64,
+        case: &CaseRouting,
+        number: &str,
+    ) -> Result<u32, RoutingError> {
+        let mut tx = self.store.begin().await?;
+        let earlier = tx.contacts_about_order(case_id, number).await?;
+        let linked_here = case.order_number.as_deref() == Some(number);
+        // When this case is already linked, the current message is among those counted.
+        Ok(if linked_here { earlier } else { earlier + 1 })
     }
 
     async fn case(&self, case_id: i64) -> Result<CaseRouting, RoutingError> {

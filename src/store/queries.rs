@@ -98,3 +98,9 @@ pub const UPDATE_CASE_ROUTING: &str = "\
 
 pub const LINK_CUSTOMER: &str = "\
     UPDATE customers SET external_customer_id = $3 WHERE platform = $1 AND platform_user_id = $2";
+
+/// Messages from the case's customer on any of their cases about the same order.
+pub const COUNT_CONTACTS_ABOUT_ORDER: &str = "\
+    SELECT COUNT(*) FROM messages m JOIN cases c ON c.id = m.case_id \
+    WHERE c.customer_id = (SELECT customer_id FROM cases WHERE id = $1) \
+      AND c.order_number = $2 AND m.author_kind = 'customer'";

@@ -219,6 +219,20 @@ impl Tx {
         }))
     }
 
+    /// How many times the case's customer has written about `order_number`, on any case.
+    pub async fn contacts_about_order(
+        &mut self,
+        case_id: i64,
+        order_number: &str,
+    ) -> Result<u32, StoreError> {
+        let count: i64 = sqlx::query_scalar(queries::COUNT_CONTACTS_ABOUT_ORDER)
+            .bind(case_id)
+            .bind(order_number)
+            .fetch_one(&mut *self.inner)
+            .await?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
     /// Records what routing decided on a case.
     pub async fn update_case_routing(
         &mut self,

@@ -28,6 +28,7 @@ on_both_backends!(
     a_second_request_for_a_person_transfers_without_more_questions,
     an_order_system_outage_degrades_to_a_person_following_up,
     an_address_is_changed_from_the_follow_up_message_while_unshipped,
+    a_third_message_about_the_same_order_offers_a_person_at_high_priority,
 );
 
 const EXAMPLES: &[u8] = include_bytes!("../../examples/orders.jsonl");
@@ -288,5 +289,22 @@ async fn an_address_is_changed_from_the_follow_up_message_while_unshipped(backen
         "{}",
         done.reply
     );
+    w.db.cleanup().await;
+}
+
+async fn a_third_message_about_the_same_order_offers_a_person_at_high_priority(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let ask = "where is 112-4430938-2412367";
+    let (case, first) = w.say("u1", "m1", ask).await;
+    assert!(!first.offer_human, "{first:?}");
+    w.say("u1", "m2", "hello? any news on 112-4430938-2412367")
+        .await;
+    let (_, third) = w
+        .say("u1", "m3", "checking again on 112-4430938-2412367")
+        .await;
+    assert!(third.offer_human, "{third:?}");
+    assert_eq!(w.state(case).await.1, Priority::High);
     w.db.cleanup().await;
 }
