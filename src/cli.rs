@@ -331,7 +331,8 @@ pub fn routing_service(config: &Config, store: &Store) -> anyhow::Result<Routing
             .context("cannot set up the order API client")?,
         ),
     };
-    let service = RoutingService::new(store.clone(), orders, r.rules.clone(), policy);
+    let service = RoutingService::new(store.clone(), orders, r.rules.clone(), policy)
+        .with_order_pattern(r.order_number_pattern.clone());
     Ok(match llm_oracle(config)? {
         Some(llm) => service.with_oracle(Arc::new(llm)),
         None => service,

@@ -126,6 +126,8 @@ pub struct RoutingSettings {
     pub missing_wait_hours: i64,
     pub high_value_cents: i64,
     pub auto_refund_cap_cents: i64,
+    /// How order numbers look in customer text.
+    pub order_number_pattern: regex::Regex,
 }
 
 /// Where order data comes from.
@@ -148,6 +150,7 @@ struct RawRouting {
     missing_wait_hours: i64,
     high_value_dollars: i64,
     auto_refund_cap_dollars: i64,
+    order_number_pattern: String,
 }
 
 #[derive(Deserialize)]
@@ -365,9 +368,17 @@ fn routing_settings(raw: RawRouting) -> Result<RoutingSettings, ConfigError> {
     };
     let rules = crate::domain::rules::parse_rules(&text)
         .map_err(|source| ConfigError::Rules { origin, source })?;
+    let order_number_pattern = regex::Regex::new(&raw.order_number_pattern).map_err(|_| {
+        invalid(
+            "routing.order_number_pattern",
+            &raw.order_number_pattern,
+            "a regular expression",
+        )
+    })?;
     Ok(RoutingSettings {
         rules_file,
         rules,
+        order_number_pattern,
         late_after_days: in_range("routing.late_after_days", raw.late_after_days, 0, 365)?,
         missing_wait_hours: in_range("routing.missing_wait_hours", raw.missing_wait_hours, 1, 720)?,
         high_value_cents: in_range::<i64>(
@@ -690,6 +701,25 @@ mod tests {
         assert!(
             text.contains("routing rule #1 (\"vip\"), field `intents`"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_order_number_format_is_configurable_and_checked() {
+        let config = Config::load(
+            None,
+            env(&[("CASEBOT__ROUTING__ORDER_NUMBER_PATTERN", r"\bord-\d{6}\b")]),
+        )
+        .unwrap();
+        assert!(config.routing.order_number_pattern.is_match("ord-123456"));
+        let err = Config::load(
+            None,
+            env(&[("CASEBOT__ROUTING__ORDER_NUMBER_PATTERN", "(")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("routing.order_number_pattern"),
+            "{err}"
         );
     }
 

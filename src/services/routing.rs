@@ -50,6 +50,8 @@ pub struct RoutingService {
     oracle: Option<Arc<dyn IntentOracle>>,
     rules: Arc<Vec<Rule>>,
     policy: FlowPolicy,
+    /// The shop's order-number format; by default the classifier's own.
+    order_pattern: Option<regex::Regex>,
     clock: Arc<dyn Clock>,
 }
 
@@ -70,8 +72,15 @@ impl RoutingService {
             oracle: None,
             rules: Arc::new(rules),
             policy,
+            order_pattern: None,
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Recognises order numbers with `pattern` instead of the default retailer format.
+    pub fn with_order_pattern(mut self, pattern: regex::Regex) -> RoutingService {
+        self.order_pattern = Some(pattern);
+        self
     }
 
     pub fn with_oracle(mut self, oracle: Arc<dyn IntentOracle>) -> RoutingService {
@@ -92,11 +101,13 @@ impl RoutingService {
         let intent = decide_intent(&local, self.oracle.as_deref(), text).await;
         let mood = read_mood(text);
         let case = self.case(case_id).await?;
-        let order_number = local
-            .order_numbers
-            .first()
-            .cloned()
-            .or(case.order_number.clone());
+        let mentioned = match &self.order_pattern {
+            Some(pattern) => pattern
+                .find(&crate::domain::classify::normalise(text))
+                .map(|m| m.as_str().to_owned()),
+            None => local.order_numbers.first().cloned(),
+        };
+        let order_number = mentioned.or(case.order_number.clone());
 
         // Look the order up first: its value is a routing condition.
         let (order, mut degraded) = match &order_number {
