@@ -88,6 +88,32 @@ pub fn case_json(
     })
 }
 
+/// The DM reply to a routed message: a safety notice first when the rules give one, then what the
+/// flow said, then how a person comes in.
+pub fn routing_reply(
+    case_id: i64,
+    safety_notice: Option<&str>,
+    flow_reply: &str,
+    escalated: bool,
+    offer_human: bool,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    parts.extend(safety_notice.map(str::to_owned));
+    if !flow_reply.is_empty() {
+        parts.push(flow_reply.to_owned());
+    }
+    if escalated {
+        parts.push(format!(
+            "Your case number is #{case_id}; a member of our team will reply here."
+        ));
+    } else if offer_human {
+        parts.push(
+            "If you'd rather talk to a person, just say so or use \"Talk to a person\".".into(),
+        );
+    }
+    parts.join(" ")
+}
+
 /// The only thing casebot says in a public channel: an acknowledgement with the case number. No
 /// order details and nothing the customer wrote; the conversation continues in DM.
 pub fn public_ack(case_id: i64) -> String {
@@ -97,6 +123,23 @@ pub fn public_ack(case_id: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_routing_reply_puts_the_safety_notice_first_and_the_hand_over_last() {
+        let reply = routing_reply(
+            7,
+            Some("Never share your password."),
+            "Checking.",
+            true,
+            true,
+        );
+        assert_eq!(
+            reply,
+            "Never share your password. Checking. Your case number is #7; a member of our team will reply here."
+        );
+        let offered = routing_reply(7, None, "Here it is.", false, true);
+        assert!(offered.ends_with("\"Talk to a person\"."), "{offered}");
+    }
 
     #[test]
     fn the_public_acknowledgement_carries_only_the_case_number() {

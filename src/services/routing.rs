@@ -9,7 +9,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{Clock, SystemClock};
-use crate::domain::classify::classify_intent;
+use chrono::{DateTime, Utc};
+
+use crate::domain::classify::{classify_intent, normalise, IntentGuess};
 use crate::domain::flows::{self, FlowOutcome, FlowPolicy, Next};
 use crate::domain::intent::Intent;
 use crate::domain::message::sha256_hex;
@@ -19,6 +21,7 @@ use crate::domain::signals::read_mood;
 use crate::domain::{ActorKind, CaseState, NewAuditEvent, Priority};
 use crate::llm::{decide_intent, IntentOracle};
 use crate::orders::{OrderSource, OrderSourceError, OrderWrite};
+use crate::render;
 use crate::store::{CaseRouting, RoutingUpdate, Store, StoreError};
 
 /// What routing decided for one message.
@@ -58,6 +61,14 @@ pub struct RoutingService {
 /// The reply when the order system fails: the case goes to a person instead.
 const FOLLOW_UP: &str = "I can't reach our order system right now, so a member of our team will \
                          follow up with you here.";
+
+/// What self-service settled for one message.
+struct Settled {
+    /// The flow to remember on the case (one that awaits a follow-up stays).
+    flow: Option<&'static str>,
+    outcome: FlowOutcome,
+    refunds: Vec<(String, i64)>,
+}
 
 impl RoutingService {
     pub fn new(
@@ -101,16 +112,12 @@ impl RoutingService {
         let intent = decide_intent(&local, self.oracle.as_deref(), text).await;
         let mood = read_mood(text);
         let case = self.case(case_id).await?;
-        let mentioned = match &self.order_pattern {
-            Some(pattern) => pattern
-                .find(&crate::domain::classify::normalise(text))
-                .map(|m| m.as_str().to_owned()),
-            None => local.order_numbers.first().cloned(),
-        };
-        let order_number = mentioned.or(case.order_number.clone());
+        let order_number = self
+            .order_number(text, &local)
+            .or(case.order_number.clone());
 
         // Look the order up first: its value is a routing condition.
-        let (order, mut degraded) = match &order_number {
+        let (order, lookup_failed) = match &order_number {
             Some(number) => match self.orders.order(number).await {
                 Ok(order) => (order, false),
                 Err(e) => {
@@ -125,69 +132,33 @@ impl RoutingService {
             Some(number) => self.contacts_about_order(case_id, &case, number).await?,
             None => 0,
         };
-        let facts = Facts {
-            intent: Some(intent),
-            frustration: mood.frustration,
-            urgency: mood.urgency,
-            order_value_cents: order.as_ref().map(|o| o.total_cents),
-            human_requests,
-            contacts_about_order,
-        };
-        let routing = route(&self.rules, &facts);
-        let follow_up = self
-            .address_follow_up(case_id, &case, intent, text, now)
+        let routing = route(
+            &self.rules,
+            &Facts {
+                intent: Some(intent),
+                frustration: mood.frustration,
+                urgency: mood.urgency,
+                order_value_cents: order.as_ref().map(|o| o.total_cents),
+                human_requests,
+                contacts_about_order,
+            },
+        );
+        let settled = self
+            .settle(
+                case_id,
+                &case,
+                intent,
+                text,
+                routing.flow,
+                (order_number.as_deref(), order.as_ref()),
+                lookup_failed,
+                now,
+            )
             .await;
-        let flow = match &follow_up {
-            Some((_, keep)) => *keep,
-            None if degraded => None,
-            None => routing.flow,
-        };
-        let flow_result = match follow_up {
-            Some((result, _)) => result,
-            None => {
-                self.run_flow(flow, order_number.as_deref(), order.as_ref(), &case, now)
-                    .await
-            }
-        };
-        let mut outcome = match flow_result {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                tracing::warn!(error = %e, "self-service flow failed; escalating");
-                degraded = true;
-                FlowOutcome {
-                    reply: String::new(),
-                    next: Next::Escalate {
-                        reason: "order_system_unavailable",
-                    },
-                }
-            }
-        };
-        if degraded {
-            outcome = FlowOutcome {
-                reply: FOLLOW_UP.to_owned(),
-                next: Next::Escalate {
-                    reason: "order_system_unavailable",
-                },
-            };
-        }
-        let refunds = match self.carry_out(&outcome.next, order.as_ref(), now).await {
-            Ok(refunds) => refunds,
-            Err(e) => {
-                // The flow promised a refund that did not happen: a person takes over instead.
-                tracing::warn!(error = %e, "refund failed; escalating");
-                outcome = FlowOutcome {
-                    reply: FOLLOW_UP.to_owned(),
-                    next: Next::Escalate {
-                        reason: "order_system_unavailable",
-                    },
-                };
-                Vec::new()
-            }
-        };
 
         let mut reasons = routing.reasons.clone();
         let mut priority = routing.priority.max(case.priority);
-        let (escalate_reason, stuck_reason, waiting_until) = match &outcome.next {
+        let (escalate_reason, stuck_reason, waiting_until) = match &settled.outcome.next {
             Next::Escalate { reason } => (Some(*reason), None, None),
             Next::Stuck { reason } => (Some(*reason), Some(*reason), None),
             Next::WaitUntil { at, .. } => (None, None, Some(*at)),
@@ -199,98 +170,161 @@ impl RoutingService {
                 priority = priority.max(Priority::High);
             }
         }
-        let escalate = routing.escalate || escalate_reason.is_some();
-        let escalation_reason = escalate.then(|| reasons.join("; "));
-
-        let mut reply = String::new();
-        if let Some(notice) = &routing.safety_notice {
-            reply.push_str(notice);
-            reply.push(' ');
-        }
-        reply.push_str(&outcome.reply);
-        if escalate {
-            reply.push_str(&format!(
-                " Your case number is #{case_id}; a member of our team will reply here."
-            ));
-        } else if routing.offer_human {
-            reply.push_str(
-                " If you'd rather talk to a person, just say so or use \"Talk to a person\".",
-            );
-        }
-        let reply = reply.trim().to_owned();
-
-        let mut tx = self.store.begin().await?;
-        tx.update_case_routing(
+        let escalated = routing.escalate || escalate_reason.is_some();
+        let reply = render::routing_reply(
             case_id,
-            &RoutingUpdate {
-                intent: intent.as_str(),
-                priority,
-                order_number: order_number.as_deref(),
-                human_requests,
-                flow,
-                waiting_until,
-                stuck_reason,
-                escalation_reason: escalation_reason.as_deref(),
-                at: now,
-            },
-        )
-        .await?;
-        let bot = |action: &'static str, details: serde_json::Value| NewAuditEvent {
+            routing.safety_notice.as_deref(),
+            &settled.outcome.reply,
+            escalated,
+            routing.offer_human,
+        );
+        let routed = Routed {
+            intent,
+            priority,
+            escalated,
+            offer_human: routing.offer_human,
+            flow: settled.flow,
+            reply,
+            reasons,
+            refunds: settled.refunds,
+        };
+        let update = RoutingUpdate {
+            intent: intent.as_str(),
+            priority,
+            order_number: order_number.as_deref(),
+            human_requests,
+            flow: settled.flow,
+            waiting_until,
+            stuck_reason,
+            escalation_reason: None,
             at: now,
+        };
+        let details = json!({
+            "intent": intent.as_str(),
+            "local_intent": local.intent.as_str(),
+            "confidence": local.confidence,
+            "frustration": mood.frustration,
+            "urgency": mood.urgency,
+            "rules": routing.matched,
+            "flow": settled.flow,
+            "priority": priority.as_str(),
+            "reply_sha256": sha256_hex(routed.reply.as_bytes()),
+        });
+        self.record(case_id, case.state, update, details, &routed)
+            .await?;
+        Ok(routed)
+    }
+
+    /// Order numbers in the text, in the shop's format.
+    fn order_number(&self, text: &str, local: &IntentGuess) -> Option<String> {
+        match &self.order_pattern {
+            Some(pattern) => pattern
+                .find(&normalise(text))
+                .map(|m| m.as_str().to_owned()),
+            None => local.order_numbers.first().cloned(),
+        }
+    }
+
+    /// Runs self-service: an awaited follow-up, or the flow the rules chose, then any refund it
+    /// decided on. Any failure of the order system turns into a hand-over to a person.
+    #[allow(clippy::too_many_arguments)]
+    async fn settle(
+        &self,
+        case_id: i64,
+        case: &CaseRouting,
+        intent: Intent,
+        text: &str,
+        chosen: Option<&'static str>,
+        (number, order): (Option<&str>, Option<&Order>),
+        lookup_failed: bool,
+        now: DateTime<Utc>,
+    ) -> Settled {
+        let hand_over = |flow| Settled {
+            flow,
+            outcome: FlowOutcome {
+                reply: FOLLOW_UP.to_owned(),
+                next: Next::Escalate {
+                    reason: "order_system_unavailable",
+                },
+            },
+            refunds: Vec::new(),
+        };
+        if lookup_failed {
+            return hand_over(None);
+        }
+        let (result, flow) = match self
+            .address_follow_up(case_id, case, intent, text, now)
+            .await
+        {
+            Some((result, keep)) => (result, keep),
+            None => (
+                self.run_flow(chosen, number, order, case, now).await,
+                chosen,
+            ),
+        };
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!(error = %e, "self-service flow failed; escalating");
+                return hand_over(flow);
+            }
+        };
+        match self.carry_out(&outcome.next, order, now).await {
+            Ok(refunds) => Settled {
+                flow,
+                outcome,
+                refunds,
+            },
+            // The flow promised a refund that did not happen: a person takes over instead.
+            Err(e) => {
+                tracing::warn!(error = %e, "refund failed; escalating");
+                hand_over(flow)
+            }
+        }
+    }
+
+    /// Writes the decision on the case, escalates it when needed, and audits both, in one
+    /// transaction.
+    async fn record(
+        &self,
+        case_id: i64,
+        state: CaseState,
+        mut update: RoutingUpdate<'_>,
+        routed_details: serde_json::Value,
+        routed: &Routed,
+    ) -> Result<(), RoutingError> {
+        let at = update.at;
+        let escalation_reason = routed.escalated.then(|| routed.reasons.join("; "));
+        update.escalation_reason = escalation_reason.as_deref();
+        let mut tx = self.store.begin().await?;
+        tx.update_case_routing(case_id, &update).await?;
+        let bot = |action: &'static str, details: serde_json::Value| NewAuditEvent {
+            at,
             actor_kind: ActorKind::Bot,
             actor_id: "casebot".into(),
             action,
             case_id: Some(case_id),
             details,
         };
-        let mut events = vec![bot(
-            "case.routed",
-            json!({
-                "intent": intent.as_str(),
-                "local_intent": local.intent.as_str(),
-                "confidence": local.confidence,
-                "frustration": mood.frustration,
-                "urgency": mood.urgency,
-                "rules": routing.matched,
-                "flow": flow,
-                "priority": priority.as_str(),
-                "reply_sha256": sha256_hex(reply.as_bytes()),
-            }),
-        )];
-        for (target, cents) in &refunds {
-            events.push(bot(
-                "refund.issued",
-                json!({ "target": target, "cents": cents, "automatic": true }),
-            ));
+        let mut events = vec![bot("case.routed", routed_details)];
+        for (target, cents) in &routed.refunds {
+            let details = json!({ "target": target, "cents": cents, "automatic": true });
+            events.push(bot("refund.issued", details));
         }
-        let moved = escalate
-            && case.state == CaseState::Open
+        let open_to_escalated = ((CaseState::Open, None), (CaseState::Escalated, None));
+        let moved = routed.escalated
+            && state == CaseState::Open
             && tx
-                .set_case_state(
-                    case_id,
-                    (CaseState::Open, None),
-                    (CaseState::Escalated, None),
-                    now,
-                )
+                .set_case_state(case_id, open_to_escalated.0, open_to_escalated.1, at)
                 .await?;
         if moved {
-            events.push(bot(
-                "case.escalated",
-                json!({ "priority": priority.as_str(), "reason": escalation_reason }),
-            ));
+            let details =
+                json!({ "priority": routed.priority.as_str(), "reason": escalation_reason });
+            events.push(bot("case.escalated", details));
         }
         tx.append_audit(&events).await?;
         tx.commit().await?;
-        Ok(Routed {
-            intent,
-            priority,
-            escalated: escalate,
-            offer_human: routing.offer_human,
-            flow,
-            reply,
-            reasons,
-            refunds,
-        })
+        Ok(())
     }
 
     /// After the address-change flow asked for a new address, the next message that is not some
@@ -301,7 +335,7 @@ impl RoutingService {
         case: &CaseRouting,
         intent: Intent,
         text: &str,
-        now: chrono::DateTime<chrono::Utc>,
+        now: DateTime<Utc>,
     ) -> Option<(Result<FlowOutcome, OrderSourceError>, Option<&'static str>)> {
         let number = case.order_number.as_deref()?;
         let waiting = case.flow.as_deref() == Some("address_change");
@@ -377,7 +411,7 @@ impl RoutingService {
         number: Option<&str>,
         order: Option<&Order>,
         case: &CaseRouting,
-        now: chrono::DateTime<chrono::Utc>,
+        now: DateTime<Utc>,
     ) -> Result<FlowOutcome, OrderSourceError> {
         let done = |reply: String| FlowOutcome {
             reply,
@@ -431,7 +465,7 @@ impl RoutingService {
         &self,
         next: &Next,
         order: Option<&Order>,
-        now: chrono::DateTime<chrono::Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Vec<(String, i64)>, OrderSourceError> {
         let mut issued = Vec::new();
         match (next, order) {

@@ -29,6 +29,7 @@ on_both_backends!(
     an_order_system_outage_degrades_to_a_person_following_up,
     an_address_is_changed_from_the_follow_up_message_while_unshipped,
     a_third_message_about_the_same_order_offers_a_person_at_high_priority,
+    an_unknown_order_number_is_named_back_to_the_customer,
 );
 
 const EXAMPLES: &[u8] = include_bytes!("../../examples/orders.jsonl");
@@ -306,5 +307,20 @@ async fn a_third_message_about_the_same_order_offers_a_person_at_high_priority(b
         .await;
     assert!(third.offer_human, "{third:?}");
     assert_eq!(w.state(case).await.1, Priority::High);
+    w.db.cleanup().await;
+}
+
+async fn an_unknown_order_number_is_named_back_to_the_customer(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let (_, r) = w
+        .say("u1", "m1", "where is my order 999-0000000-0000000")
+        .await;
+    assert!(
+        r.reply.contains("couldn't find order 999-0000000-0000000"),
+        "{}",
+        r.reply
+    );
     w.db.cleanup().await;
 }
