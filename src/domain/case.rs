@@ -142,6 +142,12 @@ impl serde::Serialize for Priority {
     }
 }
 
+impl serde::Serialize for CaseState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// Something that can happen to a case. Who may do it is decided by the services; whether it can
 /// happen in the current state is decided here.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -121,6 +121,43 @@ impl CaseService {
         Ok(next.state)
     }
 
+    /// Claims the case at the head of the queue for `staff`: the highest priority, then the one
+    /// waiting longest. Each waiting case goes to exactly one claimer, however many claim at once.
+    #[tracing::instrument(name = "case.claim_next", skip_all)]
+    pub async fn claim_next(&self, staff: &Actor) -> Result<Option<i64>, CaseError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let Some(case_id) = tx.next_in_queue().await? else {
+            return Ok(None);
+        };
+        let claim = CaseAction::Claim {
+            staff: staff.id.clone(),
+        };
+        let next = transition(CaseState::Escalated, None, &claim)?;
+        let claimed = tx
+            .set_case_state(
+                case_id,
+                (CaseState::Escalated, None),
+                (next.state, next.assignee.as_deref()),
+                now,
+            )
+            .await?;
+        if !claimed {
+            return Err(CaseError::Contended(case_id));
+        }
+        tx.append_audit(&[NewAuditEvent {
+            at: now,
+            actor_kind: staff.kind,
+            actor_id: staff.id.clone(),
+            action: next.audit_action,
+            case_id: Some(case_id),
+            details: json!({ "assignee": staff.id, "via": "next" }),
+        }])
+        .await?;
+        tx.commit().await?;
+        Ok(Some(case_id))
+    }
+
     async fn refusal_after_race(&self, case_id: i64, action: &CaseAction) -> CaseError {
         let current = match self.store.begin().await {
             Ok(mut tx) => tx.case_state(case_id).await,

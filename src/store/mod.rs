@@ -166,6 +166,31 @@ impl Store {
         row.map(|r| CaseRecord::from_row(&r)).transpose()
     }
 
+    /// Waiting cases in the order staff take them (priority, then age), then the claimed ones.
+    pub async fn queue(&self, limit: i64) -> Result<Vec<QueueEntry>, StoreError> {
+        let rows = sqlx::query(queries::SELECT_QUEUE)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let reasons: Option<String> = row.try_get("escalation_reason")?;
+                Ok(QueueEntry {
+                    case_id: row.try_get("id")?,
+                    priority: parse_column(row, "priority")?,
+                    state: parse_column(row, "state")?,
+                    waiting_since: row
+                        .try_get::<Option<i64>, _>("escalated_at")?
+                        .map(from_millis),
+                    claimed_by: row.try_get("assignee")?,
+                    reasons: reasons
+                        .map(|r| r.split("; ").map(str::to_owned).collect())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
     /// Links a platform user to the order system's customer id.
     pub async fn link_customer(
         &self,
@@ -256,6 +281,17 @@ impl Store {
         }
         Ok(report)
     }
+}
+
+/// One case in the staff queue.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QueueEntry {
+    pub case_id: i64,
+    pub priority: Priority,
+    pub state: CaseState,
+    pub waiting_since: Option<DateTime<Utc>>,
+    pub claimed_by: Option<String>,
+    pub reasons: Vec<String>,
 }
 
 /// A case as stored.

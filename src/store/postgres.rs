@@ -10,6 +10,10 @@ pub const BEGIN_WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 /// Locks the head of the audit chain until commit, so appends from all processes form one line.
 pub const LOCK_AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
 
+/// Skips cases another transaction is claiming right now, so concurrent "claim next" calls each
+/// get a different case instead of waiting for one another.
+pub const NEXT_IN_QUEUE_LOCK: &str = " FOR UPDATE SKIP LOCKED";
+
 pub(super) async fn open(url: &str, pool: AnyPoolOptions) -> Result<AnyPool, sqlx::Error> {
     pool.connect(url).await
 }

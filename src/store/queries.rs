@@ -49,8 +49,10 @@ pub const SELECT_LAST_RESOLVED_CASE: &str = "\
 /// Loses quietly to a concurrent writer that opened the customer's active case first; the caller
 /// then joins that case.
 pub const INSERT_CASE: &str = "\
-    INSERT INTO cases (customer_id, state, priority, origin, created_at, updated_at) \
-    VALUES ($1, 'open', $2, $3, $4, $4) \
+    INSERT INTO cases (customer_id, state, priority, priority_rank, origin, created_at, \
+        updated_at) \
+    VALUES ($1, 'open', $2, CASE $2 WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 \
+        ELSE 0 END, $3, $4, $4) \
     ON CONFLICT (customer_id) WHERE state IN ('open', 'escalated', 'claimed') DO NOTHING \
     RETURNING id";
 
@@ -67,6 +69,8 @@ pub const SELECT_CASE_STATE: &str = "SELECT state, assignee FROM cases WHERE id 
 
 pub const UPDATE_CASE_DETAILS: &str = "\
     UPDATE cases SET priority = COALESCE($2, priority), \
+        priority_rank = CASE COALESCE($2, priority) WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 \
+            WHEN 'normal' THEN 1 ELSE 0 END, \
         escalation_reason = COALESCE($3, escalation_reason), \
         resolution_summary = COALESCE($4, resolution_summary) \
     WHERE id = $1";
@@ -91,6 +95,8 @@ pub const SELECT_CASE_ROUTING: &str = "\
 
 pub const UPDATE_CASE_ROUTING: &str = "\
     UPDATE cases SET intent = $2, priority = $3, order_number = COALESCE($4, order_number), \
+        priority_rank = CASE $3 WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 \
+            ELSE 0 END, \
         human_requests = $5, flow = $6, waiting_until = $7, \
         stuck_reason = COALESCE($8, stuck_reason), \
         escalation_reason = COALESCE($9, escalation_reason), updated_at = $10 \
@@ -104,3 +110,17 @@ pub const COUNT_CONTACTS_ABOUT_ORDER: &str = "\
     SELECT COUNT(*) FROM messages m JOIN cases c ON c.id = m.case_id \
     WHERE c.customer_id = (SELECT customer_id FROM cases WHERE id = $1) \
       AND c.order_number = $2 AND m.author_kind = 'customer'";
+
+/// The queue in the order staff take it: priority first, then the longest wait.
+pub const SELECT_QUEUE: &str = "\
+    SELECT c.id, c.priority, c.state, c.escalated_at, c.assignee, c.escalation_reason \
+    FROM cases c WHERE c.state IN ('escalated', 'claimed') \
+    ORDER BY CASE c.state WHEN 'escalated' THEN 0 ELSE 1 END, c.priority_rank DESC, \
+        c.escalated_at, c.id \
+    LIMIT $1";
+
+/// The next case to claim. Within a transaction; PostgreSQL adds `FOR UPDATE SKIP LOCKED` so
+/// that staff claiming at once each get a different case instead of queueing on the same one.
+pub const SELECT_NEXT_IN_QUEUE: &str = "\
+    SELECT id FROM cases WHERE state = 'escalated' \
+    ORDER BY priority_rank DESC, escalated_at, id LIMIT 1";

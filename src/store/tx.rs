@@ -233,6 +233,18 @@ impl Tx {
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
+    /// The case at the head of the queue, locked for this transaction.
+    pub async fn next_in_queue(&mut self) -> Result<Option<i64>, StoreError> {
+        let lock = match self.backend {
+            Backend::Sqlite => sqlite::NEXT_IN_QUEUE_LOCK,
+            Backend::Postgres => postgres::NEXT_IN_QUEUE_LOCK,
+        };
+        let sql = format!("{}{lock}", queries::SELECT_NEXT_IN_QUEUE);
+        Ok(sqlx::query_scalar(&sql)
+            .fetch_optional(&mut *self.inner)
+            .await?)
+    }
+
     /// Records what routing decided on a case.
     pub async fn update_case_routing(
         &mut self,

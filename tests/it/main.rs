@@ -12,4 +12,5 @@ mod http_orders;
 mod intake;
 mod llm;
 mod orders;
+mod queue;
 mod routing;

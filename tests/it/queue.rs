@@ -1,0 +1,144 @@
+//! The human queue on both backends: claim next takes the highest priority, then the oldest, and
+//! hands each case to exactly one staff member however many claim at once.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use casebot::domain::{CaseAction, CaseState, Priority};
+use casebot::services::{Actor, CaseService, IntakePolicy, IntakeService};
+use casebot::store::{Backend, Store};
+use chrono::Duration;
+use tokio::task::JoinSet;
+
+use crate::on_both_backends;
+use crate::support::{dm, TestClock, TestDb};
+
+on_both_backends!(
+    claim_next_takes_the_highest_priority_then_the_longest_waiting,
+    ten_staff_claiming_next_over_a_hundred_cases_claim_each_exactly_once,
+    the_queue_lists_waiting_cases_in_the_order_staff_take_them,
+);
+
+const PRIORITIES: [Priority; 4] = [
+    Priority::Low,
+    Priority::Normal,
+    Priority::High,
+    Priority::Urgent,
+];
+
+/// `n` escalated cases, one a second, cycling through the priorities; returns them in order.
+async fn escalated(store: &Store, clock: &Arc<TestClock>, n: usize) -> Vec<(i64, Priority)> {
+    let intake = IntakeService::with_clock(store.clone(), IntakePolicy::default(), clock.clone());
+    let cases = CaseService::with_clock(store.clone(), clock.clone());
+    let mut made = Vec::new();
+    for i in 0..n {
+        clock.advance(Duration::seconds(1));
+        let id = intake
+            .receive(&dm(&format!("c{i}"), &format!("m{i}"), "help"))
+            .await
+            .unwrap()
+            .case_id;
+        let priority = PRIORITIES[i % PRIORITIES.len()];
+        let escalate = CaseAction::Escalate {
+            priority,
+            reason: "test".into(),
+        };
+        cases.apply(id, &Actor::system(), escalate).await.unwrap();
+        made.push((id, priority));
+    }
+    made
+}
+
+/// The order the queue must serve: priority first, then the order of escalation.
+fn expected_order(made: &[(i64, Priority)]) -> Vec<i64> {
+    let mut sorted = made.to_vec();
+    sorted.sort_by_key(|&(id, priority)| (std::cmp::Reverse(priority), id));
+    sorted.into_iter().map(|(id, _)| id).collect()
+}
+
+async fn claim_next_takes_the_highest_priority_then_the_longest_waiting(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let clock = Arc::new(TestClock::new());
+    let made = escalated(&store, &clock, 12).await;
+    let cases = CaseService::with_clock(store.clone(), clock.clone());
+    let mut claimed = Vec::new();
+    while let Some(id) = cases.claim_next(&Actor::staff("ana")).await.unwrap() {
+        claimed.push(id);
+    }
+    assert_eq!(claimed, expected_order(&made));
+    db.cleanup().await;
+}
+
+async fn ten_staff_claiming_next_over_a_hundred_cases_claim_each_exactly_once(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let clock = Arc::new(TestClock::new());
+    let made = escalated(&store, &clock, 100).await;
+    let services = [
+        CaseService::new(db.store().await),
+        CaseService::new(db.store().await),
+    ];
+    let mut staff = JoinSet::new();
+    for s in 0..10 {
+        let cases = services[s % 2].clone();
+        staff.spawn(async move {
+            let me = Actor::staff(format!("staff{s}"));
+            let mut mine = Vec::new();
+            while let Some(id) = cases.claim_next(&me).await.unwrap() {
+                mine.push(id);
+            }
+            mine
+        });
+    }
+    let claims: Vec<i64> = staff.join_all().await.into_iter().flatten().collect();
+    let distinct: HashSet<i64> = claims.iter().copied().collect();
+    assert_eq!(claims.len(), 100, "every case claimed once, none twice");
+    assert_eq!(distinct.len(), 100);
+    for (id, _) in &made {
+        let case = store.case(*id).await.unwrap().unwrap();
+        assert_eq!(case.state, CaseState::Claimed);
+    }
+    assert!(casebot::services::audit::verify(&store)
+        .await
+        .unwrap()
+        .is_intact());
+    db.cleanup().await;
+}
+
+async fn the_queue_lists_waiting_cases_in_the_order_staff_take_them(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let clock = Arc::new(TestClock::new());
+    let made = escalated(&store, &clock, 8).await;
+    let cases = CaseService::with_clock(store.clone(), clock.clone());
+    let first = cases
+        .claim_next(&Actor::staff("ana"))
+        .await
+        .unwrap()
+        .unwrap();
+    let queue = store.queue(100).await.unwrap();
+    let waiting: Vec<i64> = queue
+        .iter()
+        .filter(|e| e.state == CaseState::Escalated)
+        .map(|e| e.case_id)
+        .collect();
+    let mut expected = expected_order(&made);
+    expected.retain(|&id| id != first);
+    assert_eq!(waiting, expected);
+    let claimed = queue.last().unwrap();
+    assert_eq!(
+        (claimed.case_id, claimed.claimed_by.as_deref()),
+        (first, Some("ana"))
+    );
+    assert!(queue
+        .iter()
+        .all(|e| e.waiting_since.is_some() && e.reasons == ["test"]));
+    db.cleanup().await;
+}
