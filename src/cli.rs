@@ -13,11 +13,14 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, OrdersSettings};
 use crate::domain::flows::FlowPolicy;
+use crate::domain::staff::{Role, StaffMember};
+use crate::domain::CaseAction;
 use crate::domain::{ChannelKind, InboundMessage};
 use crate::orders::{BuiltInOrders, HttpOrders, HttpOrdersConfig, OrderSource};
 use crate::render;
 use crate::services::routing::RoutingService;
 use crate::services::{audit, IntakePolicy, IntakeService};
+use crate::services::{Actor, CaseService};
 use crate::store::{Store, StoreOptions};
 
 #[derive(Debug, Parser)]
@@ -56,6 +59,12 @@ enum Command {
     /// The built-in order system.
     #[command(subcommand)]
     Orders(OrdersCommand),
+    /// The human queue: list it, claim, release, transfer and resolve cases as a staff member.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+    /// The support team: who may act on cases from the command line.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// Measure performance; see BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -64,6 +73,66 @@ enum Command {
         /// The shared data folder.
         #[arg(long, default_value = "../shared/data")]
         data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueCommand {
+    /// Waiting cases in the order staff take them, then the claimed ones.
+    List {
+        /// One JSON object per case.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Claim the case at the head of the queue.
+    Next {
+        #[arg(long = "as")]
+        staff: String,
+    },
+    /// Claim a case.
+    Claim {
+        case_id: i64,
+        #[arg(long = "as")]
+        staff: String,
+    },
+    /// Put a claimed case back in the queue.
+    Release {
+        case_id: i64,
+        #[arg(long = "as")]
+        staff: String,
+    },
+    /// Hand a claimed case to another staff member.
+    Transfer {
+        case_id: i64,
+        #[arg(long)]
+        to: String,
+        #[arg(long = "as")]
+        staff: String,
+    },
+    /// Resolve a case with a summary.
+    Resolve {
+        case_id: i64,
+        #[arg(long)]
+        summary: String,
+        #[arg(long = "as")]
+        staff: String,
+    },
+    /// Reopen a resolved case.
+    Reopen {
+        case_id: i64,
+        #[arg(long = "as")]
+        staff: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Add a member to the support team (or change their role).
+    Add {
+        id: String,
+        /// A lead may release, transfer and resolve anyone's cases.
+        #[arg(long)]
+        lead: bool,
     },
 }
 
@@ -292,6 +361,24 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             )?;
             ExitCode::SUCCESS
         }
+        Command::Queue(command) => queue(&store, command, &mut stdout).await?,
+        Command::Staff(StaffCommand::Add { id, lead }) => {
+            let role = if lead { Role::Lead } else { Role::Staff };
+            let member = StaffMember { id, role };
+            let by = Actor {
+                kind: crate::domain::ActorKind::System,
+                id: "cli".into(),
+            };
+            CaseService::new(store.clone())
+                .add_staff(&member, &by)
+                .await?;
+            writeln!(
+                stdout,
+                "{} is on the support team as {}",
+                member.id, member.role
+            )?;
+            ExitCode::SUCCESS
+        }
         Command::Demo => {
             let intake = IntakeService::new(store.clone(), intake_policy(&config));
             let routing = routing_service(&config, &store)?;
@@ -451,6 +538,54 @@ async fn classify(
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// The queue commands. A refused action is an error: one line, non-zero exit.
+async fn queue(
+    store: &Store,
+    command: QueueCommand,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let cases = CaseService::new(store.clone());
+    let (case_id, staff, action) = match command {
+        QueueCommand::List { json } => {
+            for entry in store.queue(10_000).await? {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&entry)?)?;
+                } else {
+                    writeln!(out, "{}", render::queue_line(&entry))?;
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        QueueCommand::Next { staff } => {
+            match cases.claim_next(&Actor::staff(&staff)).await? {
+                Some(case_id) => writeln!(out, "{staff} claimed case #{case_id}")?,
+                None => writeln!(out, "the queue is empty")?,
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        QueueCommand::Claim { case_id, staff } => {
+            let claim = CaseAction::Claim {
+                staff: staff.clone(),
+            };
+            (case_id, staff, claim)
+        }
+        QueueCommand::Release { case_id, staff } => (case_id, staff, CaseAction::Release),
+        QueueCommand::Transfer { case_id, to, staff } => {
+            (case_id, staff, CaseAction::Transfer { to })
+        }
+        QueueCommand::Resolve {
+            case_id,
+            summary,
+            staff,
+        } => (case_id, staff, CaseAction::Resolve { summary }),
+        QueueCommand::Reopen { case_id, staff } => (case_id, staff, CaseAction::Reopen),
+    };
+    let verb = action.audit_name().trim_start_matches("case.");
+    let state = cases.apply_as_staff(case_id, &staff, action).await?;
+    writeln!(out, "case #{case_id} {verb} by {staff}; it is now {state}")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn show_case(

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use chrono::{Duration, Utc};
 
 use crate::domain::orders::{Charge, Order, OrderStatus, Subscription};
+use crate::domain::staff::{Role, StaffMember};
 use crate::domain::{CaseAction, CaseState, ChannelKind, InboundMessage, Priority};
 use crate::services::routing::{Routed, RoutingService};
 use crate::services::{audit, Actor, CaseService, Disposition, IntakeOutcome, IntakeService};
@@ -107,22 +108,19 @@ pub async fn run(
     )?;
 
     // Two staff members click Claim at the same moment.
-    let (ana, ben) = (Actor::staff("ana"), Actor::staff("ben"));
+    for id in ["ana", "ben"] {
+        let member = StaffMember {
+            id: id.into(),
+            role: Role::Staff,
+        };
+        cases.add_staff(&member, &Actor::system()).await?;
+    }
+    let claim = |staff: &str| CaseAction::Claim {
+        staff: staff.into(),
+    };
     let (a, b) = tokio::join!(
-        cases.apply(
-            public.case_id,
-            &ana,
-            CaseAction::Claim {
-                staff: "ana".into()
-            }
-        ),
-        cases.apply(
-            public.case_id,
-            &ben,
-            CaseAction::Claim {
-                staff: "ben".into()
-            }
-        ),
+        cases.apply_as_staff(public.case_id, "ana", claim("ana")),
+        cases.apply_as_staff(public.case_id, "ben", claim("ben")),
     );
     let outcome = |r: &Result<CaseState, crate::services::CaseError>| match r {
         Ok(_) => "claimed".to_owned(),
@@ -140,11 +138,13 @@ pub async fn run(
         a.is_ok() != b.is_ok(),
     )?;
 
-    let winner = if a.is_ok() { &ana } else { &ben };
+    let winner = if a.is_ok() { "ana" } else { "ben" };
     let resolve = CaseAction::Resolve {
         summary: "replacement laptop sent".into(),
     };
-    cases.apply(public.case_id, winner, resolve).await?;
+    cases
+        .apply_as_staff(public.case_id, winner, resolve)
+        .await?;
     let back = script
         .customer(
             "leo",

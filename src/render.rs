@@ -88,6 +88,22 @@ pub fn case_json(
     })
 }
 
+/// One queue entry as a line of text for staff.
+pub fn queue_line(entry: &crate::store::QueueEntry) -> String {
+    let since = entry.waiting_since.map_or_else(
+        || "-".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+    );
+    let holder = entry.claimed_by.as_deref().unwrap_or("unclaimed");
+    format!(
+        "#{:<6} {:<7} {:<9} since {since}  {holder}  {}",
+        entry.case_id,
+        entry.priority,
+        entry.state,
+        entry.reasons.join("; ")
+    )
+}
+
 /// The DM reply to a routed message: a safety notice first when the rules give one, then what the
 /// flow said, then how a person comes in.
 pub fn routing_reply(

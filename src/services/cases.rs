@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{Clock, SystemClock};
 use crate::domain::case::transition;
 use crate::domain::message::sha256_hex;
+use crate::domain::staff::{authorize, AuthError, StaffMember};
 use crate::domain::{ActorKind, CaseAction, CaseState, NewAuditEvent, TransitionError};
 use crate::store::{Store, StoreError};
 
@@ -41,6 +42,8 @@ pub enum CaseError {
     NotFound(i64),
     #[error(transparent)]
     Refused(#[from] TransitionError),
+    #[error(transparent)]
+    Unauthorized(#[from] AuthError),
     /// The case changed between reading and writing in a way that leaves the action undecided.
     #[error("case {0} changed while the action was applied; try again")]
     Contended(i64),
@@ -63,13 +66,55 @@ impl CaseService {
         CaseService { store, clock }
     }
 
-    /// Applies `action` to a case and records it, returning the new state.
-    #[tracing::instrument(name = "case.apply", skip_all, fields(case.id = case_id, action = action.audit_name()))]
+    /// Applies `action` to a case on behalf of casebot itself or a trusted adapter, and records
+    /// it, returning the new state.
     pub async fn apply(
         &self,
         case_id: i64,
         actor: &Actor,
         action: CaseAction,
+    ) -> Result<CaseState, CaseError> {
+        self.apply_inner(case_id, actor, action, false).await
+    }
+
+    /// Applies `action` for the staff member `staff_id`, who must be on the support team and, for
+    /// release, transfer and resolve of a claimed case, its assignee or a lead. A refusal is
+    /// audited too.
+    pub async fn apply_as_staff(
+        &self,
+        case_id: i64,
+        staff_id: &str,
+        action: CaseAction,
+    ) -> Result<CaseState, CaseError> {
+        self.apply_inner(case_id, &Actor::staff(staff_id), action, true)
+            .await
+    }
+
+    /// Adds a member to the support team (or changes their role), audited.
+    pub async fn add_staff(&self, member: &StaffMember, by: &Actor) -> Result<(), CaseError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        tx.upsert_staff_member(member, now).await?;
+        tx.append_audit(&[NewAuditEvent {
+            at: now,
+            actor_kind: by.kind,
+            actor_id: by.id.clone(),
+            action: "staff.added",
+            case_id: None,
+            details: json!({ "staff": member.id, "role": member.role.as_str() }),
+        }])
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "case.apply", skip_all, fields(case.id = case_id, action = action.audit_name()))]
+    async fn apply_inner(
+        &self,
+        case_id: i64,
+        actor: &Actor,
+        action: CaseAction,
+        check_staff: bool,
     ) -> Result<CaseState, CaseError> {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -77,6 +122,25 @@ impl CaseService {
             .case_state(case_id)
             .await?
             .ok_or(CaseError::NotFound(case_id))?;
+        if check_staff {
+            let member = tx.staff_member(&actor.id).await?;
+            if let Err(refused) =
+                authorize(&actor.id, member.as_ref(), &action, assignee.as_deref())
+            {
+                // The refusal is part of the record: who tried what, and why it was refused.
+                tx.append_audit(&[NewAuditEvent {
+                    at: now,
+                    actor_kind: actor.kind,
+                    actor_id: actor.id.clone(),
+                    action: "auth.refused",
+                    case_id: Some(case_id),
+                    details: json!({ "attempted": action.audit_name(), "reason": refused.to_string() }),
+                }])
+                .await?;
+                tx.commit().await?;
+                return Err(refused.into());
+            }
+        }
         let next = transition(state, assignee.as_deref(), &action)?;
         let applied = tx
             .set_case_state(
@@ -127,6 +191,22 @@ impl CaseService {
     pub async fn claim_next(&self, staff: &Actor) -> Result<Option<i64>, CaseError> {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        if tx.staff_member(&staff.id).await?.is_none() {
+            let refused = AuthError::NotStaff {
+                who: staff.id.clone(),
+            };
+            tx.append_audit(&[NewAuditEvent {
+                at: now,
+                actor_kind: staff.kind,
+                actor_id: staff.id.clone(),
+                action: "auth.refused",
+                case_id: None,
+                details: json!({ "attempted": "case.claimed", "reason": refused.to_string() }),
+            }])
+            .await?;
+            tx.commit().await?;
+            return Err(refused.into());
+        }
         let Some(case_id) = tx.next_in_queue().await? else {
             return Ok(None);
         };

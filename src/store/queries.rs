@@ -124,3 +124,9 @@ pub const SELECT_QUEUE: &str = "\
 pub const SELECT_NEXT_IN_QUEUE: &str = "\
     SELECT id FROM cases WHERE state = 'escalated' \
     ORDER BY priority_rank DESC, escalated_at, id LIMIT 1";
+
+pub const SELECT_STAFF_MEMBER: &str = "SELECT id, role FROM staff_members WHERE id = $1";
+
+pub const UPSERT_STAFF_MEMBER: &str = "\
+    INSERT INTO staff_members (id, role, added_at) VALUES ($1, $2, $3) \
+    ON CONFLICT (id) DO UPDATE SET role = excluded.role";

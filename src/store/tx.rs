@@ -6,6 +6,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{from_millis, postgres, queries, sqlite, Backend, StoreError};
 use crate::domain::audit::AuditEvent;
+use crate::domain::staff::StaffMember;
 use crate::domain::{CaseState, NewAuditEvent, Origin, Priority};
 
 /// A write transaction. Dropping it without [`Tx::commit`] rolls everything back.
@@ -231,6 +232,36 @@ impl Tx {
             .fetch_one(&mut *self.inner)
             .await?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    /// The support-team member with this id, if there is one.
+    pub async fn staff_member(&mut self, id: &str) -> Result<Option<StaffMember>, StoreError> {
+        let row = sqlx::query(queries::SELECT_STAFF_MEMBER)
+            .bind(id)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        row.map(|r| {
+            Ok(StaffMember {
+                id: r.try_get("id")?,
+                role: super::parse_column(&r, "role")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Adds a member to the support team, or changes their role.
+    pub async fn upsert_staff_member(
+        &mut self,
+        member: &StaffMember,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(queries::UPSERT_STAFF_MEMBER)
+            .bind(&member.id)
+            .bind(member.role.as_str())
+            .bind(at.timestamp_millis())
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
     }
 
     /// The case at the head of the queue, locked for this transaction.

@@ -11,6 +11,7 @@ on_both_backends!(
     migrate_then_audit_verify_succeeds_on_a_new_database,
     audit_verify_exits_non_zero_and_names_the_tampered_event,
     intake_then_case_show_and_export_tell_the_same_story,
+    staff_work_the_queue_from_the_command_line,
 );
 
 fn casebot(database_url: &str, args: &[&str]) -> Output {
@@ -196,4 +197,59 @@ fn classify_prints_one_decision_per_line_even_for_empty_and_invalid_utf8_lines()
     assert_eq!(lines[0]["priority"], "urgent");
     assert_eq!(lines[1]["intent"], "other");
     assert_eq!(lines[2]["intent"], "order_tracking");
+}
+
+async fn staff_work_the_queue_from_the_command_line(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    for (who, text) in [
+        ("u1", "someone hacked my account"),
+        ("u2", "I want to talk to a human agent now, this is urgent"),
+    ] {
+        let out = casebot(&db.url, &["intake", "--from", who, text]);
+        assert!(out.status.success(), "{out:?}");
+    }
+    assert!(casebot(&db.url, &["staff", "add", "ana"]).status.success());
+
+    let list = casebot(&db.url, &["queue", "list", "--json"]);
+    let entries: Vec<serde_json::Value> = stdout(&list)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "only the security case is escalated: {entries:?}"
+    );
+    assert_eq!(entries[0]["priority"], "urgent");
+    assert_eq!(entries[0]["state"], "escalated");
+    assert!(entries[0]["waiting_since"].is_string());
+    assert_eq!(entries[0]["claimed_by"], serde_json::Value::Null);
+
+    let refused = casebot(&db.url, &["queue", "next", "--as", "mallory"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(err.trim(), "error: mallory is not on the support team");
+
+    let next = casebot(&db.url, &["queue", "next", "--as", "ana"]);
+    assert!(stdout(&next).starts_with("ana claimed case #"), "{next:?}");
+    let case_id = entries[0]["case_id"].to_string();
+    let resolve = casebot(
+        &db.url,
+        &[
+            "queue",
+            "resolve",
+            &case_id,
+            "--summary",
+            "secured",
+            "--as",
+            "ana",
+        ],
+    );
+    assert!(
+        stdout(&resolve).contains("it is now resolved"),
+        "{resolve:?}"
+    );
+    db.cleanup().await;
 }

@@ -4,8 +4,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use casebot::domain::staff::{AuthError, Role, StaffMember};
 use casebot::domain::{CaseAction, CaseState, Priority};
-use casebot::services::{Actor, CaseService, IntakePolicy, IntakeService};
+use casebot::services::{Actor, CaseError, CaseService, IntakePolicy, IntakeService};
 use casebot::store::{Backend, Store};
 use chrono::Duration;
 use tokio::task::JoinSet;
@@ -17,6 +18,8 @@ on_both_backends!(
     claim_next_takes_the_highest_priority_then_the_longest_waiting,
     ten_staff_claiming_next_over_a_hundred_cases_claim_each_exactly_once,
     the_queue_lists_waiting_cases_in_the_order_staff_take_them,
+    someone_off_the_team_is_refused_and_the_refusal_is_audited,
+    only_the_assignee_or_a_lead_may_release_transfer_or_resolve,
 );
 
 const PRIORITIES: [Priority; 4] = [
@@ -49,6 +52,18 @@ async fn escalated(store: &Store, clock: &Arc<TestClock>, n: usize) -> Vec<(i64,
     made
 }
 
+/// Puts these people on the support team.
+async fn hire(store: &Store, ids: &[&str], role: Role) {
+    let cases = CaseService::new(store.clone());
+    for id in ids {
+        let member = StaffMember {
+            id: (*id).to_owned(),
+            role,
+        };
+        cases.add_staff(&member, &Actor::system()).await.unwrap();
+    }
+}
+
 /// The order the queue must serve: priority first, then the order of escalation.
 fn expected_order(made: &[(i64, Priority)]) -> Vec<i64> {
     let mut sorted = made.to_vec();
@@ -63,6 +78,7 @@ async fn claim_next_takes_the_highest_priority_then_the_longest_waiting(backend:
     let store = db.store().await;
     let clock = Arc::new(TestClock::new());
     let made = escalated(&store, &clock, 12).await;
+    hire(&store, &["ana"], Role::Staff).await;
     let cases = CaseService::with_clock(store.clone(), clock.clone());
     let mut claimed = Vec::new();
     while let Some(id) = cases.claim_next(&Actor::staff("ana")).await.unwrap() {
@@ -79,6 +95,13 @@ async fn ten_staff_claiming_next_over_a_hundred_cases_claim_each_exactly_once(ba
     let store = db.store().await;
     let clock = Arc::new(TestClock::new());
     let made = escalated(&store, &clock, 100).await;
+    let team: Vec<String> = (0..10).map(|s| format!("staff{s}")).collect();
+    hire(
+        &store,
+        &team.iter().map(String::as_str).collect::<Vec<_>>(),
+        Role::Staff,
+    )
+    .await;
     let services = [
         CaseService::new(db.store().await),
         CaseService::new(db.store().await),
@@ -117,6 +140,7 @@ async fn the_queue_lists_waiting_cases_in_the_order_staff_take_them(backend: Bac
     let store = db.store().await;
     let clock = Arc::new(TestClock::new());
     let made = escalated(&store, &clock, 8).await;
+    hire(&store, &["ana"], Role::Staff).await;
     let cases = CaseService::with_clock(store.clone(), clock.clone());
     let first = cases
         .claim_next(&Actor::staff("ana"))
@@ -140,5 +164,90 @@ async fn the_queue_lists_waiting_cases_in_the_order_staff_take_them(backend: Bac
     assert!(queue
         .iter()
         .all(|e| e.waiting_since.is_some() && e.reasons == ["test"]));
+    db.cleanup().await;
+}
+
+async fn someone_off_the_team_is_refused_and_the_refusal_is_audited(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let clock = Arc::new(TestClock::new());
+    let made = escalated(&store, &clock, 2).await;
+    let cases = CaseService::new(store.clone());
+    let err = cases
+        .claim_next(&Actor::staff("mallory"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CaseError::Unauthorized(AuthError::NotStaff { .. })),
+        "{err:?}"
+    );
+    let claim = CaseAction::Claim {
+        staff: "mallory".into(),
+    };
+    let err = cases
+        .apply_as_staff(made[0].0, "mallory", claim)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "mallory is not on the support team");
+    assert_eq!(
+        store.case(made[0].0).await.unwrap().unwrap().state,
+        CaseState::Escalated
+    );
+    let trail = store.audit_page(None, 0, 1000).await.unwrap();
+    let refusals = trail.iter().filter(|e| e.action == "auth.refused").count();
+    assert_eq!(refusals, 2);
+    db.cleanup().await;
+}
+
+async fn only_the_assignee_or_a_lead_may_release_transfer_or_resolve(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let clock = Arc::new(TestClock::new());
+    let made = escalated(&store, &clock, 1).await;
+    hire(&store, &["ana", "ben"], Role::Staff).await;
+    hire(&store, &["lee"], Role::Lead).await;
+    let cases = CaseService::new(store.clone());
+    let case = made[0].0;
+    cases
+        .apply_as_staff(
+            case,
+            "ana",
+            CaseAction::Claim {
+                staff: "ana".into(),
+            },
+        )
+        .await
+        .unwrap();
+    for action in [
+        CaseAction::Release,
+        CaseAction::Transfer { to: "ben".into() },
+        CaseAction::Resolve {
+            summary: "mine now".into(),
+        },
+    ] {
+        let err = cases.apply_as_staff(case, "ben", action).await.unwrap_err();
+        assert!(
+            matches!(err, CaseError::Unauthorized(AuthError::NotAssignee { .. })),
+            "{err:?}"
+        );
+    }
+    let moved = cases
+        .apply_as_staff(case, "lee", CaseAction::Transfer { to: "ben".into() })
+        .await;
+    assert_eq!(moved.unwrap(), CaseState::Claimed);
+    let stored = store.case(case).await.unwrap().unwrap();
+    assert_eq!(stored.assignee.as_deref(), Some("ben"));
+    let done = cases.apply_as_staff(
+        case,
+        "ben",
+        CaseAction::Resolve {
+            summary: "sorted".into(),
+        },
+    );
+    assert_eq!(done.await.unwrap(), CaseState::Resolved);
     db.cleanup().await;
 }

@@ -1,0 +1,139 @@
+//! Who may do what to a case: staff may claim and work cases; only the assignee or a lead may
+//! release, transfer or resolve a claimed one.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::case::{CaseAction, UnknownName};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Staff,
+    Lead,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Staff => "staff",
+            Role::Lead => "lead",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Role, UnknownName> {
+        match s {
+            "staff" => Ok(Role::Staff),
+            "lead" => Ok(Role::Lead),
+            _ => Err(UnknownName {
+                kind: "role",
+                value: s.to_owned(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A member of the support team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    pub id: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("{who} is not on the support team")]
+    NotStaff { who: String },
+    #[error("case is claimed by {assignee}; only they or a lead can do that")]
+    NotAssignee { assignee: String },
+}
+
+/// Checks that `who` (looked up as `member`) may apply `action` to a case held by `assignee`.
+pub fn authorize(
+    who: &str,
+    member: Option<&StaffMember>,
+    action: &CaseAction,
+    assignee: Option<&str>,
+) -> Result<(), AuthError> {
+    let Some(member) = member else {
+        return Err(AuthError::NotStaff {
+            who: who.to_owned(),
+        });
+    };
+    let owner_only = matches!(
+        action,
+        CaseAction::Release | CaseAction::Transfer { .. } | CaseAction::Resolve { .. }
+    );
+    match assignee {
+        Some(holder) if owner_only && holder != member.id && member.role != Role::Lead => {
+            Err(AuthError::NotAssignee {
+                assignee: holder.to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: &str, role: Role) -> StaffMember {
+        StaffMember {
+            id: id.into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn someone_off_the_team_may_do_nothing() {
+        let err = authorize(
+            "eve",
+            None,
+            &CaseAction::Claim {
+                staff: "eve".into(),
+            },
+            None,
+        );
+        assert_eq!(err, Err(AuthError::NotStaff { who: "eve".into() }));
+    }
+
+    #[test]
+    fn staff_may_claim_but_not_release_someone_elses_case() {
+        let ben = member("ben", Role::Staff);
+        let claim = CaseAction::Claim {
+            staff: "ben".into(),
+        };
+        assert!(authorize("ben", Some(&ben), &claim, None).is_ok());
+        let err = authorize("ben", Some(&ben), &CaseAction::Release, Some("ana")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "case is claimed by ana; only they or a lead can do that"
+        );
+    }
+
+    #[test]
+    fn the_assignee_and_a_lead_may_release_transfer_and_resolve() {
+        let ana = member("ana", Role::Staff);
+        let lee = member("lee", Role::Lead);
+        let actions = [
+            CaseAction::Release,
+            CaseAction::Transfer { to: "ben".into() },
+            CaseAction::Resolve {
+                summary: "done".into(),
+            },
+        ];
+        for action in &actions {
+            assert!(authorize("ana", Some(&ana), action, Some("ana")).is_ok());
+            assert!(authorize("lee", Some(&lee), action, Some("ana")).is_ok());
+        }
+    }
+}
