@@ -195,15 +195,11 @@ impl Store {
         key: &str,
         at: DateTime<Utc>,
     ) -> Result<OrderWrite, StoreError> {
-        self.keyed_write(
-            key,
-            "refund_order",
-            number,
-            (REFUND_ORDER, ORDER_EXISTS),
-            Some(at.timestamp_millis()),
-            at,
-        )
-        .await
+        let update = sqlx::query(REFUND_ORDER)
+            .bind(number)
+            .bind(at.timestamp_millis());
+        let target = ("refund_order", number, ORDER_EXISTS);
+        self.keyed_write(key, target, update, at).await
     }
 
     pub async fn refund_charge(
@@ -212,15 +208,11 @@ impl Store {
         key: &str,
         at: DateTime<Utc>,
     ) -> Result<OrderWrite, StoreError> {
-        self.keyed_write(
-            key,
-            "refund_charge",
-            charge_id,
-            (REFUND_CHARGE, CHARGE_EXISTS),
-            Some(at.timestamp_millis()),
-            at,
-        )
-        .await
+        let update = sqlx::query(REFUND_CHARGE)
+            .bind(charge_id)
+            .bind(at.timestamp_millis());
+        let target = ("refund_charge", charge_id, CHARGE_EXISTS);
+        self.keyed_write(key, target, update, at).await
     }
 
     pub async fn change_address(
@@ -230,34 +222,18 @@ impl Store {
         key: &str,
         at: DateTime<Utc>,
     ) -> Result<OrderWrite, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let claimed: Option<String> = sqlx::query_scalar(CLAIM_KEY)
-            .bind(key)
-            .bind("change_address")
-            .bind(number)
-            .bind(at.timestamp_millis())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if claimed.is_none() {
-            return Ok(OrderWrite::Repeated);
-        }
-        let changed = sqlx::query(CHANGE_ADDRESS)
-            .bind(number)
-            .bind(address)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        self.finish_write(tx, changed, ORDER_EXISTS, number).await
+        let update = sqlx::query(CHANGE_ADDRESS).bind(number).bind(address);
+        let target = ("change_address", number, ORDER_EXISTS);
+        self.keyed_write(key, target, update, at).await
     }
 
-    /// Applies a write once per idempotency key: the key and the change commit together.
-    async fn keyed_write(
+    /// Applies `update` once per idempotency key: the key and the change commit together, and a
+    /// change that does not apply releases its key for a later, valid attempt.
+    async fn keyed_write<'q>(
         &self,
         key: &str,
-        kind: &str,
-        target: &str,
-        (update, exists): (&str, &str),
-        value: Option<i64>,
+        (kind, target, exists): (&str, &str, &str),
+        update: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
         at: DateTime<Utc>,
     ) -> Result<OrderWrite, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -271,12 +247,7 @@ impl Store {
         if claimed.is_none() {
             return Ok(OrderWrite::Repeated);
         }
-        let changed = sqlx::query(update)
-            .bind(target)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let changed = update.execute(&mut *tx).await?.rows_affected();
         self.finish_write(tx, changed, exists, target).await
     }
 
