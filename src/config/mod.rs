@@ -2,14 +2,22 @@
 //! binary), an optional override file, then environment variables. Every value is checked once,
 //! here, and a bad one is reported with its key, its value and what was expected.
 
-use std::fmt;
 use std::path::Path;
 
 use serde::Deserialize;
 use toml::{Table, Value};
 
+mod layers;
+mod secret;
+mod sections;
+
+use layers::{apply_env, merge_file, set};
+pub use secret::{mask_url_password, DatabaseUrl, Secret};
+use sections::{llm_settings, orders_settings, routing_settings, RawLlm, RawOrders, RawRouting};
+pub use sections::{LlmSettings, OrdersSettings, RoutingSettings};
+
 /// The defaults shipped with casebot. Being compiled in, they also list every key that exists.
-pub const DEFAULTS: &str = include_str!("../config/default.toml");
+pub const DEFAULTS: &str = include_str!("../../config/default.toml");
 const ENV_PREFIX: &str = "CASEBOT__";
 
 #[derive(Debug, thiserror::Error)]
@@ -32,68 +40,6 @@ pub enum ConfigError {
     },
 }
 
-/// A value that must never be printed: `Debug` and `Display` show only that it is set.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the one call that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// A database URL. It may carry a password, so it prints with the password masked.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(Secret);
-
-impl DatabaseUrl {
-    pub fn new(url: impl Into<String>) -> DatabaseUrl {
-        DatabaseUrl(Secret::new(url))
-    }
-
-    pub fn expose(&self) -> &str {
-        self.0.expose()
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", mask_url_password(self.expose()))
-    }
-}
-
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&mask_url_password(self.expose()))
-    }
-}
-
-/// Replaces the password in `scheme://user:password@host/...` with `***`.
-pub fn mask_url_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => match rest[..at].split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database: DatabaseConfig,
@@ -104,69 +50,6 @@ pub struct Config {
     pub orders: OrdersSettings,
     /// From `DISCORD_TOKEN` only.
     pub discord_token: Option<Secret>,
-}
-
-/// The optional LLM intent backend; `base_url` is `None` when it is off.
-#[derive(Debug, Clone)]
-pub struct LlmSettings {
-    pub base_url: Option<reqwest::Url>,
-    pub model: String,
-    pub timeout_ms: u64,
-    /// From `CASEBOT_LLM_API_KEY` only.
-    pub api_key: Option<Secret>,
-}
-
-/// Routing thresholds and where the rules come from.
-#[derive(Debug, Clone)]
-pub struct RoutingSettings {
-    pub rules_file: Option<std::path::PathBuf>,
-    /// The checked rules, from `rules_file` or the built-in ones.
-    pub rules: Vec<crate::domain::rules::Rule>,
-    pub late_after_days: i64,
-    pub missing_wait_hours: i64,
-    pub high_value_cents: i64,
-    pub auto_refund_cap_cents: i64,
-    /// How order numbers look in customer text.
-    pub order_number_pattern: regex::Regex,
-}
-
-/// Where order data comes from.
-#[derive(Debug, Clone)]
-pub enum OrdersSettings {
-    BuiltIn,
-    Http {
-        base_url: reqwest::Url,
-        timeout_ms: u64,
-        /// From `CASEBOT_ORDERS_TOKEN` only.
-        token: Option<Secret>,
-    },
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRouting {
-    rules_file: String,
-    late_after_days: i64,
-    missing_wait_hours: i64,
-    high_value_dollars: i64,
-    auto_refund_cap_dollars: i64,
-    order_number_pattern: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOrders {
-    source: String,
-    base_url: String,
-    timeout_ms: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLlm {
-    base_url: String,
-    model: String,
-    timeout_ms: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -349,118 +232,7 @@ impl Config {
     }
 }
 
-fn routing_settings(raw: RawRouting) -> Result<RoutingSettings, ConfigError> {
-    let rules_file = Some(raw.rules_file.trim())
-        .filter(|f| !f.is_empty())
-        .map(std::path::PathBuf::from);
-    let (text, origin) = match &rules_file {
-        Some(path) => (
-            std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?,
-            path.display().to_string(),
-        ),
-        None => (
-            crate::domain::rules::DEFAULT_RULES.to_owned(),
-            "the built-in routing rules".to_owned(),
-        ),
-    };
-    let rules = crate::domain::rules::parse_rules(&text)
-        .map_err(|source| ConfigError::Rules { origin, source })?;
-    let order_number_pattern = regex::Regex::new(&raw.order_number_pattern).map_err(|_| {
-        invalid(
-            "routing.order_number_pattern",
-            &raw.order_number_pattern,
-            "a regular expression",
-        )
-    })?;
-    Ok(RoutingSettings {
-        rules_file,
-        rules,
-        order_number_pattern,
-        late_after_days: in_range("routing.late_after_days", raw.late_after_days, 0, 365)?,
-        missing_wait_hours: in_range("routing.missing_wait_hours", raw.missing_wait_hours, 1, 720)?,
-        high_value_cents: in_range::<i64>(
-            "routing.high_value_dollars",
-            raw.high_value_dollars,
-            0,
-            1_000_000,
-        )? * 100,
-        auto_refund_cap_cents: in_range::<i64>(
-            "routing.auto_refund_cap_dollars",
-            raw.auto_refund_cap_dollars,
-            0,
-            100_000,
-        )? * 100,
-    })
-}
-
-fn orders_settings(raw: RawOrders, token: Option<Secret>) -> Result<OrdersSettings, ConfigError> {
-    let timeout_ms = in_range("orders.timeout_ms", raw.timeout_ms, 100, 30_000)?;
-    match raw.source.as_str() {
-        "builtin" => Ok(OrdersSettings::BuiltIn),
-        "http" => {
-            let base = raw.base_url.trim();
-            let with_slash = if base.ends_with('/') {
-                base.to_owned()
-            } else {
-                format!("{base}/")
-            };
-            let base_url: reqwest::Url = with_slash
-                .parse()
-                .ok()
-                .filter(|u: &reqwest::Url| matches!(u.scheme(), "http" | "https"))
-                .ok_or_else(|| invalid("orders.base_url", base, "an http:// or https:// URL"))?;
-            Ok(OrdersSettings::Http {
-                base_url,
-                timeout_ms,
-                token,
-            })
-        }
-        other => Err(invalid("orders.source", other, "\"builtin\" or \"http\"")),
-    }
-}
-
-fn llm_settings(raw: RawLlm, api_key: Option<Secret>) -> Result<LlmSettings, ConfigError> {
-    let base_url = match raw.base_url.trim() {
-        "" => None,
-        url => {
-            // A trailing slash makes `chat/completions` join under the API root.
-            let with_slash = if url.ends_with('/') {
-                url.to_owned()
-            } else {
-                format!("{url}/")
-            };
-            let parsed: reqwest::Url = with_slash.parse().map_err(|_| {
-                invalid("llm.base_url", url, "an http:// or https:// URL, or empty")
-            })?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(invalid(
-                    "llm.base_url",
-                    url,
-                    "an http:// or https:// URL, or empty",
-                ));
-            }
-            if raw.model.trim().is_empty() {
-                return Err(invalid(
-                    "llm.model",
-                    "",
-                    "a model name when llm.base_url is set",
-                ));
-            }
-            Some(parsed)
-        }
-    };
-    Ok(LlmSettings {
-        base_url,
-        model: raw.model,
-        timeout_ms: in_range("llm.timeout_ms", raw.timeout_ms, 100, 30_000)?,
-        api_key,
-    })
-}
-
-fn invalid(key: &str, value: &str, expected: &str) -> ConfigError {
+pub(crate) fn invalid(key: &str, value: &str, expected: &str) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
         value: value.into(),
@@ -469,81 +241,18 @@ fn invalid(key: &str, value: &str, expected: &str) -> ConfigError {
 }
 
 /// Checks `value` lies in `min..=max` and converts it to the type the setting uses.
-fn in_range<T: TryFrom<i64>>(key: &str, value: i64, min: i64, max: i64) -> Result<T, ConfigError> {
+pub(crate) fn in_range<T: TryFrom<i64>>(
+    key: &str,
+    value: i64,
+    min: i64,
+    max: i64,
+) -> Result<T, ConfigError> {
     match T::try_from(value) {
         Ok(v) if (min..=max).contains(&value) => Ok(v),
         _ => {
             let expected = format!("a whole number from {min} to {max}");
             Err(invalid(key, &value.to_string(), &expected))
         }
-    }
-}
-
-fn set(table: &mut Table, section: &str, key: &str, value: Value) {
-    if let Some(Value::Table(section)) = table.get_mut(section) {
-        section.insert(key.to_owned(), value);
-    }
-}
-
-/// The default value at `section.key`, which also tells the type an override must have.
-fn default_at<'t>(table: &'t Table, section: &str, key: &str) -> Option<&'t Value> {
-    table.get(section)?.as_table()?.get(key)
-}
-
-fn merge_file(table: &mut Table, overrides: Table, origin: &str) -> Result<(), ConfigError> {
-    for (section, values) in overrides {
-        let unknown = |key: String| ConfigError::UnknownKey {
-            key,
-            origin: origin.to_owned(),
-        };
-        let Value::Table(values) = values else {
-            return Err(unknown(section));
-        };
-        for (key, value) in values {
-            let full = format!("{section}.{key}");
-            let default = default_at(table, &section, &key).ok_or_else(|| unknown(full.clone()))?;
-            if default.type_str() != value.type_str() {
-                return Err(invalid(&full, &value.to_string(), expected_type(default)));
-            }
-            set(table, &section, &key, value);
-        }
-    }
-    Ok(())
-}
-
-/// Applies `CASEBOT__SECTION__KEY=value`, parsing the value as the default's type.
-fn apply_env(table: &mut Table, name: &str, path: &str, raw: &str) -> Result<(), ConfigError> {
-    let unknown = || ConfigError::UnknownKey {
-        key: path.to_lowercase().replace("__", "."),
-        origin: format!("environment variable {name}"),
-    };
-    let (section, key) = path.split_once("__").ok_or_else(unknown)?;
-    let (section, key) = (section.to_lowercase(), key.to_lowercase());
-    let default = default_at(table, &section, &key).ok_or_else(unknown)?;
-    let full = format!("{section}.{key}");
-    let value = match default {
-        Value::Integer(_) => raw.trim().parse().map(Value::Integer).ok(),
-        Value::Float(_) => raw.trim().parse().map(Value::Float).ok(),
-        Value::Boolean(_) => raw.trim().parse().map(Value::Boolean).ok(),
-        _ => Some(Value::String(raw.to_owned())),
-    };
-    let shown = if key == "url" {
-        mask_url_password(raw)
-    } else {
-        raw.to_owned()
-    };
-    let value = value.ok_or_else(|| invalid(&full, &shown, expected_type(default)))?;
-    set(table, &section, &key, value);
-    Ok(())
-}
-
-fn expected_type(default: &Value) -> &'static str {
-    match default {
-        Value::Integer(_) => "a whole number",
-        Value::Float(_) => "a number",
-        Value::Boolean(_) => "true or false",
-        Value::String(_) => "a string",
-        _ => "a value like the default",
     }
 }
 

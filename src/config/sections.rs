@@ -1,0 +1,186 @@
+//! The typed sections for routing, the order source and the LLM backend, each built from its
+//! raw TOML table and checked.
+
+use serde::Deserialize;
+
+use super::{in_range, invalid, ConfigError, Secret};
+
+/// The optional LLM intent backend; `base_url` is `None` when it is off.
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    pub base_url: Option<reqwest::Url>,
+    pub model: String,
+    pub timeout_ms: u64,
+    /// From `CASEBOT_LLM_API_KEY` only.
+    pub api_key: Option<Secret>,
+}
+
+/// Routing thresholds and where the rules come from.
+#[derive(Debug, Clone)]
+pub struct RoutingSettings {
+    pub rules_file: Option<std::path::PathBuf>,
+    /// The checked rules, from `rules_file` or the built-in ones.
+    pub rules: Vec<crate::domain::rules::Rule>,
+    pub late_after_days: i64,
+    pub missing_wait_hours: i64,
+    pub high_value_cents: i64,
+    pub auto_refund_cap_cents: i64,
+    /// How order numbers look in customer text.
+    pub order_number_pattern: regex::Regex,
+}
+
+/// Where order data comes from.
+#[derive(Debug, Clone)]
+pub enum OrdersSettings {
+    BuiltIn,
+    Http {
+        base_url: reqwest::Url,
+        timeout_ms: u64,
+        /// From `CASEBOT_ORDERS_TOKEN` only.
+        token: Option<Secret>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRouting {
+    rules_file: String,
+    late_after_days: i64,
+    missing_wait_hours: i64,
+    high_value_dollars: i64,
+    auto_refund_cap_dollars: i64,
+    order_number_pattern: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOrders {
+    source: String,
+    base_url: String,
+    timeout_ms: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLlm {
+    base_url: String,
+    model: String,
+    timeout_ms: i64,
+}
+
+pub(super) fn routing_settings(raw: RawRouting) -> Result<RoutingSettings, ConfigError> {
+    let rules_file = Some(raw.rules_file.trim())
+        .filter(|f| !f.is_empty())
+        .map(std::path::PathBuf::from);
+    let (text, origin) = match &rules_file {
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?,
+            path.display().to_string(),
+        ),
+        None => (
+            crate::domain::rules::DEFAULT_RULES.to_owned(),
+            "the built-in routing rules".to_owned(),
+        ),
+    };
+    let rules = crate::domain::rules::parse_rules(&text)
+        .map_err(|source| ConfigError::Rules { origin, source })?;
+    let order_number_pattern = regex::Regex::new(&raw.order_number_pattern).map_err(|_| {
+        invalid(
+            "routing.order_number_pattern",
+            &raw.order_number_pattern,
+            "a regular expression",
+        )
+    })?;
+    Ok(RoutingSettings {
+        rules_file,
+        rules,
+        order_number_pattern,
+        late_after_days: in_range("routing.late_after_days", raw.late_after_days, 0, 365)?,
+        missing_wait_hours: in_range("routing.missing_wait_hours", raw.missing_wait_hours, 1, 720)?,
+        high_value_cents: in_range::<i64>(
+            "routing.high_value_dollars",
+            raw.high_value_dollars,
+            0,
+            1_000_000,
+        )? * 100,
+        auto_refund_cap_cents: in_range::<i64>(
+            "routing.auto_refund_cap_dollars",
+            raw.auto_refund_cap_dollars,
+            0,
+            100_000,
+        )? * 100,
+    })
+}
+
+pub(super) fn orders_settings(
+    raw: RawOrders,
+    token: Option<Secret>,
+) -> Result<OrdersSettings, ConfigError> {
+    let timeout_ms = in_range("orders.timeout_ms", raw.timeout_ms, 100, 30_000)?;
+    match raw.source.as_str() {
+        "builtin" => Ok(OrdersSettings::BuiltIn),
+        "http" => {
+            let base = raw.base_url.trim();
+            let with_slash = if base.ends_with('/') {
+                base.to_owned()
+            } else {
+                format!("{base}/")
+            };
+            let base_url: reqwest::Url = with_slash
+                .parse()
+                .ok()
+                .filter(|u: &reqwest::Url| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| invalid("orders.base_url", base, "an http:// or https:// URL"))?;
+            Ok(OrdersSettings::Http {
+                base_url,
+                timeout_ms,
+                token,
+            })
+        }
+        other => Err(invalid("orders.source", other, "\"builtin\" or \"http\"")),
+    }
+}
+
+pub(super) fn llm_settings(
+    raw: RawLlm,
+    api_key: Option<Secret>,
+) -> Result<LlmSettings, ConfigError> {
+    let base_url = match raw.base_url.trim() {
+        "" => None,
+        url => {
+            // A trailing slash makes `chat/completions` join under the API root.
+            let with_slash = if url.ends_with('/') {
+                url.to_owned()
+            } else {
+                format!("{url}/")
+            };
+            let parsed: reqwest::Url = with_slash.parse().map_err(|_| {
+                invalid("llm.base_url", url, "an http:// or https:// URL, or empty")
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(invalid(
+                    "llm.base_url",
+                    url,
+                    "an http:// or https:// URL, or empty",
+                ));
+            }
+            if raw.model.trim().is_empty() {
+                return Err(invalid(
+                    "llm.model",
+                    "",
+                    "a model name when llm.base_url is set",
+                ));
+            }
+            Some(parsed)
+        }
+    };
+    Ok(LlmSettings {
+        base_url,
+        model: raw.model,
+        timeout_ms: in_range("llm.timeout_ms", raw.timeout_ms, 100, 30_000)?,
+        api_key,
+    })
+}
