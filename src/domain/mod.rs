@@ -13,6 +13,7 @@ pub mod redact;
 pub mod rules;
 pub mod sentiment;
 pub mod signals;
+pub mod sla;
 pub mod staff;
 
 pub use audit::{ActorKind, AuditEvent, ChainProblem, NewAuditEvent};

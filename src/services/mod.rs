@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cases;
 pub mod intake;
 pub mod routing;
+pub mod sla;
 
 use chrono::{DateTime, Utc};
 

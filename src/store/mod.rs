@@ -19,6 +19,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, FromRow, Row};
 
 use crate::domain::audit::{AuditEvent, ChainProblem, ChainReport, ChainVerifier};
+use crate::domain::sla::SlaClock;
 use crate::domain::{CaseState, Origin, Priority};
 
 pub use orders::OrderWrite;
@@ -187,6 +188,30 @@ impl Store {
                         .map(|r| r.split("; ").map(str::to_owned).collect())
                         .unwrap_or_default(),
                 })
+            })
+            .collect()
+    }
+
+    /// SLA clocks of queue cases that may still breach, oldest escalation first.
+    pub async fn sla_clocks(&self, limit: i64) -> Result<Vec<(i64, SlaClock)>, StoreError> {
+        let rows = sqlx::query(queries::SELECT_SLA_CLOCKS)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let at = |column: &str| -> Result<Option<DateTime<Utc>>, StoreError> {
+                    Ok(row.try_get::<Option<i64>, _>(column)?.map(from_millis))
+                };
+                let clock = SlaClock {
+                    state: parse_column(row, "state")?,
+                    priority: parse_column(row, "priority")?,
+                    escalated_at: at("escalated_at")?.unwrap_or_default(),
+                    first_response_at: at("first_response_at")?,
+                    first_response_breached: at("first_response_breached_at")?.is_some(),
+                    resolution_breached: at("resolution_breached_at")?.is_some(),
+                };
+                Ok((row.try_get("id")?, clock))
             })
             .collect()
     }

@@ -62,7 +62,8 @@ pub const UPDATE_CASE_STATE: &str = "\
         resolved_at = CASE WHEN $1 = 'resolved' THEN $3 ELSE resolved_at END, \
         closed_at = CASE WHEN $1 = 'closed' THEN $3 ELSE closed_at END, \
         escalated_at = CASE WHEN $1 = 'escalated' THEN $3 ELSE escalated_at END, \
-        claimed_at = CASE WHEN $1 = 'claimed' THEN $3 ELSE claimed_at END \
+        claimed_at = CASE WHEN $1 = 'claimed' THEN $3 ELSE claimed_at END, \
+        first_response_at = COALESCE(first_response_at, CASE WHEN $1 = 'claimed' THEN $3 END) \
     WHERE id = $4 AND state = $5 AND COALESCE(assignee, '') = COALESCE($6, '')";
 
 pub const SELECT_CASE_STATE: &str = "SELECT state, assignee FROM cases WHERE id = $1";
@@ -130,3 +131,24 @@ pub const SELECT_STAFF_MEMBER: &str = "SELECT id, role FROM staff_members WHERE 
 pub const UPSERT_STAFF_MEMBER: &str = "\
     INSERT INTO staff_members (id, role, added_at) VALUES ($1, $2, $3) \
     ON CONFLICT (id) DO UPDATE SET role = excluded.role";
+
+/// Queue cases whose SLA clocks may still have something to report.
+pub const SELECT_SLA_CLOCKS: &str = "\
+    SELECT id, state, priority, escalated_at, first_response_at, first_response_breached_at, \
+        resolution_breached_at \
+    FROM cases WHERE state IN ('escalated', 'claimed') AND escalated_at IS NOT NULL \
+      AND (first_response_breached_at IS NULL OR resolution_breached_at IS NULL) \
+    ORDER BY escalated_at LIMIT $1";
+
+/// Records a breach once: no row changes when it was already recorded.
+pub const MARK_FIRST_RESPONSE_BREACH: &str = "\
+    UPDATE cases SET first_response_breached_at = $2, priority = $3, \
+        priority_rank = CASE $3 WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 \
+            ELSE 0 END \
+    WHERE id = $1 AND first_response_breached_at IS NULL";
+
+pub const MARK_RESOLUTION_BREACH: &str = "\
+    UPDATE cases SET resolution_breached_at = $2, priority = $3, \
+        priority_rank = CASE $3 WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 \
+            ELSE 0 END \
+    WHERE id = $1 AND resolution_breached_at IS NULL";

@@ -6,6 +6,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{from_millis, postgres, queries, sqlite, Backend, StoreError};
 use crate::domain::audit::AuditEvent;
+use crate::domain::sla::BreachKind;
 use crate::domain::staff::StaffMember;
 use crate::domain::{CaseState, NewAuditEvent, Origin, Priority};
 
@@ -262,6 +263,27 @@ impl Tx {
             .execute(&mut *self.inner)
             .await?;
         Ok(())
+    }
+
+    /// Records an SLA breach and the raised priority. False when it was already recorded.
+    pub async fn mark_breach(
+        &mut self,
+        case_id: i64,
+        kind: BreachKind,
+        priority: Priority,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = match kind {
+            BreachKind::FirstResponse => queries::MARK_FIRST_RESPONSE_BREACH,
+            BreachKind::Resolution => queries::MARK_RESOLUTION_BREACH,
+        };
+        let result = sqlx::query(sql)
+            .bind(case_id)
+            .bind(at.timestamp_millis())
+            .bind(priority.as_str())
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     /// The case at the head of the queue, locked for this transaction.

@@ -14,3 +14,4 @@ mod llm;
 mod orders;
 mod queue;
 mod routing;
+mod sla;

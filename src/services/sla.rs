@@ -1,0 +1,83 @@
+//! The SLA sweeper: finds queue cases past a deadline, raises their priority one step and records
+//! the breach once, with an audit event that is also the staff re-notification.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{Clock, SystemClock};
+use crate::domain::sla::{breach, bump, BreachKind, SlaPolicy};
+use crate::domain::{ActorKind, NewAuditEvent, Priority};
+use crate::store::{Store, StoreError};
+
+/// One breach found by a sweep: staff are to be told about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breach {
+    pub case_id: i64,
+    pub kind: BreachKind,
+    pub from: Priority,
+    pub to: Priority,
+}
+
+#[derive(Clone)]
+pub struct SlaSweeper {
+    store: Store,
+    policy: SlaPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+impl SlaSweeper {
+    pub fn new(store: Store, policy: SlaPolicy) -> SlaSweeper {
+        SlaSweeper {
+            store,
+            policy,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> SlaSweeper {
+        self.clock = clock;
+        self
+    }
+
+    /// One sweep over the queue. Each breach is recorded in its own transaction with its audit
+    /// event; a breach another sweeper recorded first is not reported again.
+    pub async fn sweep(&self) -> Result<Vec<Breach>, StoreError> {
+        const BATCH: i64 = 1_000;
+        let now = self.clock.now();
+        let mut found = Vec::new();
+        for (case_id, clock) in self.store.sla_clocks(BATCH).await? {
+            let Some(kind) = breach(&clock, now, &self.policy) else {
+                continue;
+            };
+            let to = bump(clock.priority);
+            let mut tx = self.store.begin().await?;
+            if !tx.mark_breach(case_id, kind, to, now).await? {
+                continue;
+            }
+            tx.append_audit(&[NewAuditEvent {
+                at: now,
+                actor_kind: ActorKind::System,
+                actor_id: "sla".into(),
+                action: "sla.breached",
+                case_id: Some(case_id),
+                details: json!({
+                    "deadline": kind.as_str(),
+                    "priority_from": clock.priority.as_str(),
+                    "priority_to": to.as_str(),
+                    "notify": "staff",
+                }),
+            }])
+            .await?;
+            tx.commit().await?;
+            tracing::info!(case.id = case_id, deadline = kind.as_str(), "SLA breached");
+            found.push(Breach {
+                case_id,
+                kind,
+                from: clock.priority,
+                to,
+            });
+        }
+        Ok(found)
+    }
+}
