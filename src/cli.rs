@@ -13,12 +13,14 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, OrdersSettings};
 use crate::domain::flows::FlowPolicy;
+use crate::domain::sla::SlaPolicy;
 use crate::domain::staff::{Role, StaffMember};
 use crate::domain::CaseAction;
 use crate::domain::{ChannelKind, InboundMessage};
 use crate::orders::{BuiltInOrders, HttpOrders, HttpOrdersConfig, OrderSource};
 use crate::render;
 use crate::services::routing::RoutingService;
+use crate::services::sla::SlaSweeper;
 use crate::services::{audit, IntakePolicy, IntakeService};
 use crate::services::{Actor, CaseService};
 use crate::store::{Store, StoreOptions};
@@ -117,6 +119,8 @@ enum QueueCommand {
         #[arg(long = "as")]
         staff: String,
     },
+    /// Run one SLA sweep now: raise the priority of cases past a deadline and report them.
+    Sweep,
     /// Reopen a resolved case.
     Reopen {
         case_id: i64,
@@ -361,7 +365,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             )?;
             ExitCode::SUCCESS
         }
-        Command::Queue(command) => queue(&store, command, &mut stdout).await?,
+        Command::Queue(command) => queue(&store, &config.sla, command, &mut stdout).await?,
         Command::Staff(StaffCommand::Add { id, lead }) => {
             let role = if lead { Role::Lead } else { Role::Staff };
             let member = StaffMember { id, role };
@@ -543,6 +547,7 @@ async fn classify(
 /// The queue commands. A refused action is an error: one line, non-zero exit.
 async fn queue(
     store: &Store,
+    sla: &SlaPolicy,
     command: QueueCommand,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
@@ -555,6 +560,18 @@ async fn queue(
                 } else {
                     writeln!(out, "{}", render::queue_line(&entry))?;
                 }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        QueueCommand::Sweep => {
+            let sweeper = SlaSweeper::new(store.clone(), sla.clone());
+            for b in sweeper.sweep().await? {
+                let deadline = b.kind.as_str();
+                writeln!(
+                    out,
+                    "case #{} missed its {deadline} deadline: {} -> {}",
+                    b.case_id, b.from, b.to
+                )?;
             }
             return Ok(ExitCode::SUCCESS);
         }

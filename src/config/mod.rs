@@ -13,7 +13,10 @@ mod sections;
 
 use layers::{apply_env, merge_file, set};
 pub use secret::{mask_url_password, DatabaseUrl, Secret};
-use sections::{llm_settings, orders_settings, routing_settings, RawLlm, RawOrders, RawRouting};
+use sections::{
+    llm_settings, orders_settings, routing_settings, sla_policy, RawLlm, RawOrders, RawRouting,
+    RawSla,
+};
 pub use sections::{LlmSettings, OrdersSettings, RoutingSettings};
 
 /// The defaults shipped with casebot. Being compiled in, they also list every key that exists.
@@ -48,6 +51,7 @@ pub struct Config {
     pub llm: LlmSettings,
     pub routing: RoutingSettings,
     pub orders: OrdersSettings,
+    pub sla: crate::domain::sla::SlaPolicy,
     /// From `DISCORD_TOKEN` only.
     pub discord_token: Option<Secret>,
 }
@@ -107,6 +111,7 @@ struct Raw {
     llm: RawLlm,
     routing: RawRouting,
     orders: RawOrders,
+    sla: RawSla,
 }
 
 impl Config {
@@ -197,6 +202,7 @@ impl Config {
             llm: llm_settings(raw.llm, llm_key)?,
             routing: routing_settings(raw.routing)?,
             orders: orders_settings(raw.orders, orders_token)?,
+            sla: sla_policy(raw.sla)?,
             discord_token,
         };
         config.validate()?;
@@ -428,6 +434,18 @@ mod tests {
         .unwrap_err();
         assert!(
             err.to_string().contains("routing.order_number_pattern"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sla_deadlines_default_to_the_documented_values_and_are_checked() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.sla, crate::domain::sla::SlaPolicy::default());
+        let err =
+            Config::load(None, env(&[("CASEBOT__SLA__URGENT_RESOLUTION_HOURS", "0")])).unwrap_err();
+        assert!(
+            err.to_string().contains("sla.urgent_resolution_hours"),
             "{err}"
         );
     }

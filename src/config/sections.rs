@@ -184,3 +184,49 @@ pub(super) fn llm_settings(
         api_key,
     })
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSla {
+    urgent_first_response_minutes: i64,
+    urgent_resolution_hours: i64,
+    high_first_response_minutes: i64,
+    high_resolution_hours: i64,
+    normal_first_response_minutes: i64,
+    normal_resolution_hours: i64,
+    low_first_response_minutes: i64,
+    low_resolution_hours: i64,
+}
+
+/// SLA deadlines, each from 1 minute to 30 days.
+pub(super) fn sla_policy(raw: RawSla) -> Result<crate::domain::sla::SlaPolicy, ConfigError> {
+    use chrono::Duration;
+    let minutes = |key: &str, v: i64| in_range::<i64>(key, v, 1, 43_200).map(Duration::minutes);
+    let hours = |key: &str, v: i64| in_range::<i64>(key, v, 1, 720).map(Duration::hours);
+    Ok(crate::domain::sla::SlaPolicy {
+        first_response: [
+            minutes(
+                "sla.low_first_response_minutes",
+                raw.low_first_response_minutes,
+            )?,
+            minutes(
+                "sla.normal_first_response_minutes",
+                raw.normal_first_response_minutes,
+            )?,
+            minutes(
+                "sla.high_first_response_minutes",
+                raw.high_first_response_minutes,
+            )?,
+            minutes(
+                "sla.urgent_first_response_minutes",
+                raw.urgent_first_response_minutes,
+            )?,
+        ],
+        resolution: [
+            hours("sla.low_resolution_hours", raw.low_resolution_hours)?,
+            hours("sla.normal_resolution_hours", raw.normal_resolution_hours)?,
+            hours("sla.high_resolution_hours", raw.high_resolution_hours)?,
+            hours("sla.urgent_resolution_hours", raw.urgent_resolution_hours)?,
+        ],
+    })
+}
