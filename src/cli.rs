@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, OrdersSettings};
 use crate::domain::flows::FlowPolicy;
-use crate::domain::sla::SlaPolicy;
 use crate::domain::staff::{Role, StaffMember};
 use crate::domain::CaseAction;
 use crate::domain::{ChannelKind, InboundMessage};
@@ -21,6 +20,7 @@ use crate::orders::{BuiltInOrders, HttpOrders, HttpOrdersConfig, OrderSource};
 use crate::render;
 use crate::services::routing::RoutingService;
 use crate::services::sla::SlaSweeper;
+use crate::services::stuck::{StuckPolicy, StuckSweeper};
 use crate::services::{audit, IntakePolicy, IntakeService};
 use crate::services::{Actor, CaseService};
 use crate::store::{Store, StoreOptions};
@@ -119,7 +119,8 @@ enum QueueCommand {
         #[arg(long = "as")]
         staff: String,
     },
-    /// Run one SLA sweep now: raise the priority of cases past a deadline and report them.
+    /// Run the sweepers once now: stuck cases go to the queue, and cases past an SLA deadline
+    /// move up one priority.
     Sweep,
     /// Reopen a resolved case.
     Reopen {
@@ -365,7 +366,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             )?;
             ExitCode::SUCCESS
         }
-        Command::Queue(command) => queue(&store, &config.sla, command, &mut stdout).await?,
+        Command::Queue(command) => queue(&store, &config, command, &mut stdout).await?,
         Command::Staff(StaffCommand::Add { id, lead }) => {
             let role = if lead { Role::Lead } else { Role::Staff };
             let member = StaffMember { id, role };
@@ -399,13 +400,28 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
 /// The routing service as configuration describes it: rules, thresholds, order source, LLM.
 pub fn routing_service(config: &Config, store: &Store) -> anyhow::Result<RoutingService> {
     let r = &config.routing;
-    let policy = FlowPolicy {
+    let orders = order_source(config, store)?;
+    let service = RoutingService::new(store.clone(), orders, r.rules.clone(), flow_policy(config))
+        .with_order_pattern(r.order_number_pattern.clone());
+    Ok(match llm_oracle(config)? {
+        Some(llm) => service.with_oracle(Arc::new(llm)),
+        None => service,
+    })
+}
+
+fn flow_policy(config: &Config) -> FlowPolicy {
+    let r = &config.routing;
+    FlowPolicy {
         late_after_days: r.late_after_days,
         missing_wait_hours: r.missing_wait_hours,
         high_value_cents: r.high_value_cents,
         auto_refund_cap_cents: r.auto_refund_cap_cents,
-    };
-    let orders: Arc<dyn OrderSource> = match &config.orders {
+    }
+}
+
+/// The order system configuration points at.
+fn order_source(config: &Config, store: &Store) -> anyhow::Result<Arc<dyn OrderSource>> {
+    Ok(match &config.orders {
         OrdersSettings::BuiltIn => Arc::new(BuiltInOrders::new(store.clone())),
         OrdersSettings::Http {
             base_url,
@@ -421,12 +437,6 @@ pub fn routing_service(config: &Config, store: &Store) -> anyhow::Result<Routing
             })
             .context("cannot set up the order API client")?,
         ),
-    };
-    let service = RoutingService::new(store.clone(), orders, r.rules.clone(), policy)
-        .with_order_pattern(r.order_number_pattern.clone());
-    Ok(match llm_oracle(config)? {
-        Some(llm) => service.with_oracle(Arc::new(llm)),
-        None => service,
     })
 }
 
@@ -547,7 +557,7 @@ async fn classify(
 /// The queue commands. A refused action is an error: one line, non-zero exit.
 async fn queue(
     store: &Store,
-    sla: &SlaPolicy,
+    config: &Config,
     command: QueueCommand,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
@@ -564,7 +574,24 @@ async fn queue(
             return Ok(ExitCode::SUCCESS);
         }
         QueueCommand::Sweep => {
-            let sweeper = SlaSweeper::new(store.clone(), sla.clone());
+            let stuck = StuckSweeper::new(
+                store.clone(),
+                order_source(config, store)?,
+                flow_policy(config),
+                StuckPolicy::default(),
+            );
+            match stuck.sweep().await? {
+                Some(cases) => {
+                    for (case_id, reason) in cases {
+                        writeln!(
+                            out,
+                            "case #{case_id} is stuck ({reason}) and now waits in the queue"
+                        )?;
+                    }
+                }
+                None => writeln!(out, "another process is sweeping stuck cases right now")?,
+            }
+            let sweeper = SlaSweeper::new(store.clone(), config.sla.clone());
             for b in sweeper.sweep().await? {
                 let deadline = b.kind.as_str();
                 writeln!(

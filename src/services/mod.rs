@@ -7,6 +7,7 @@ pub mod cases;
 pub mod intake;
 pub mod routing;
 pub mod sla;
+pub mod stuck;
 
 use chrono::{DateTime, Utc};
 

@@ -23,6 +23,7 @@ use crate::domain::sla::SlaClock;
 use crate::domain::{CaseState, Origin, Priority};
 
 pub use orders::OrderWrite;
+pub use postgres::JOB_STUCK_SWEEP;
 pub use tx::{CaseRouting, NewCase, NewMessage, RoutingUpdate, Tx};
 
 /// Which database a [`Store`] talks to, picked from the URL scheme.
@@ -216,6 +217,54 @@ impl Store {
             .collect()
     }
 
+    /// Open cases for the stuck-case sweeper, at most `limit`.
+    pub async fn open_cases(&self, limit: i64) -> Result<Vec<OpenCase>, StoreError> {
+        let rows = sqlx::query(queries::SELECT_OPEN_FOR_SWEEP)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(OpenCase {
+                    case_id: row.try_get("id")?,
+                    intent: row.try_get("intent")?,
+                    order_number: row.try_get("order_number")?,
+                    waiting_until: row
+                        .try_get::<Option<i64>, _>("waiting_until")?
+                        .map(from_millis),
+                    updated_at: from_millis(row.try_get("updated_at")?),
+                    customer_messages: row.try_get("customer_messages")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Runs `work` only if no other process is running the same exclusive job right now
+    /// (PostgreSQL advisory lock; SQLite has one process). Returns `None` when it was busy.
+    pub async fn exclusively<T, F, Fut>(&self, job: i32, work: F) -> Result<Option<T>, StoreError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        if self.backend == Backend::Sqlite {
+            return work().await.map(Some);
+        }
+        let mut lock = self.pool.acquire().await?;
+        let got: bool = sqlx::query_scalar(postgres::TRY_LOCK_JOB)
+            .bind(job)
+            .fetch_one(&mut *lock)
+            .await?;
+        if !got {
+            return Ok(None);
+        }
+        let result = work().await;
+        sqlx::query(postgres::UNLOCK_JOB)
+            .bind(job)
+            .execute(&mut *lock)
+            .await?;
+        result.map(Some)
+    }
+
     /// Links a platform user to the order system's customer id.
     pub async fn link_customer(
         &self,
@@ -317,6 +366,17 @@ pub struct QueueEntry {
     pub waiting_since: Option<DateTime<Utc>>,
     pub claimed_by: Option<String>,
     pub reasons: Vec<String>,
+}
+
+/// A case the bot is handling, as the stuck-case sweeper sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenCase {
+    pub case_id: i64,
+    pub intent: Option<String>,
+    pub order_number: Option<String>,
+    pub waiting_until: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub customer_messages: i64,
 }
 
 /// A case as stored.

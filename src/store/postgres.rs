@@ -14,6 +14,13 @@ pub const LOCK_AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1
 /// get a different case instead of waiting for one another.
 pub const NEXT_IN_QUEUE_LOCK: &str = " FOR UPDATE SKIP LOCKED";
 
+/// Session advisory locks that keep a periodic job to one process at a time. The key includes the
+/// schema, so two casebot deployments sharing one database do not block each other.
+pub const TRY_LOCK_JOB: &str = "SELECT pg_try_advisory_lock(hashtext(current_schema()), $1)";
+pub const UNLOCK_JOB: &str = "SELECT pg_advisory_unlock(hashtext(current_schema()), $1)";
+/// The advisory-lock key of the stuck-case sweeper.
+pub const JOB_STUCK_SWEEP: i32 = 1;
+
 pub(super) async fn open(url: &str, pool: AnyPoolOptions) -> Result<AnyPool, sqlx::Error> {
     pool.connect(url).await
 }

@@ -152,3 +152,10 @@ pub const MARK_RESOLUTION_BREACH: &str = "\
         priority_rank = CASE $3 WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 \
             ELSE 0 END \
     WHERE id = $1 AND resolution_breached_at IS NULL";
+
+/// Cases the bot is still handling, with what the stuck-case sweeper looks at.
+pub const SELECT_OPEN_FOR_SWEEP: &str = "\
+    SELECT c.id, c.intent, c.order_number, c.waiting_until, c.updated_at, \
+        (SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.author_kind = 'customer') \
+            AS customer_messages \
+    FROM cases c WHERE c.state = 'open' ORDER BY c.id LIMIT $1";

@@ -12,6 +12,7 @@ use casebot::domain::{CaseState, Priority};
 use casebot::orders::import::import;
 use casebot::orders::{BuiltInOrders, OrderSource, OrderSourceError, OrderWrite};
 use casebot::services::routing::{Routed, RoutingService};
+use casebot::services::stuck::{StuckPolicy, StuckSweeper};
 use casebot::services::{audit, IntakePolicy, IntakeService};
 use casebot::store::{Backend, Store};
 use chrono::{DateTime, Duration, Utc};
@@ -30,6 +31,8 @@ on_both_backends!(
     an_address_is_changed_from_the_follow_up_message_while_unshipped,
     a_third_message_about_the_same_order_offers_a_person_at_high_priority,
     an_unknown_order_number_is_named_back_to_the_customer,
+    each_kind_of_stuck_case_goes_to_the_queue_with_its_reason,
+    only_one_process_sweeps_at_a_time,
 );
 
 const EXAMPLES: &[u8] = include_bytes!("../../examples/orders.jsonl");
@@ -322,5 +325,103 @@ async fn an_unknown_order_number_is_named_back_to_the_customer(backend: Backend)
         "{}",
         r.reply
     );
+    w.db.cleanup().await;
+}
+
+impl World {
+    fn sweeper(&self) -> StuckSweeper {
+        let orders = Arc::new(BuiltInOrders::new(self.store.clone()));
+        StuckSweeper::new(
+            self.store.clone(),
+            orders,
+            FlowPolicy::default(),
+            StuckPolicy::default(),
+        )
+        .with_clock(self.clock.clone())
+    }
+
+    async fn sweep(&self) -> Vec<(i64, &'static str)> {
+        self.sweeper()
+            .sweep()
+            .await
+            .unwrap()
+            .expect("no other sweeper is running")
+    }
+}
+
+async fn each_kind_of_stuck_case_goes_to_the_queue_with_its_reason(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let (window, _) = w
+        .say(
+            "u1",
+            "m1",
+            "tracking says 113-9054411-0326618 was delivered but it never arrived",
+        )
+        .await;
+    let (late, _) = w
+        .say("u2", "m2", "where is my order 112-4430938-2412367")
+        .await;
+    let (refund, _) = w
+        .say("u3", "m3", "I want a refund for order 112-4430938-2412367")
+        .await;
+    let mut chatty = 0;
+    for (i, text) in ["hello", "hello?", "is anyone there"].iter().enumerate() {
+        chatty = w.say("u4", &format!("c{i}"), text).await.0;
+    }
+    let stuck = w.sweep().await;
+    assert_eq!(
+        stuck,
+        [(chatty, "bot_not_resolving")],
+        "only the chatty case is stuck yet"
+    );
+
+    w.clock.advance(Duration::days(6));
+    let mut stuck = w.sweep().await;
+    stuck.sort();
+    let mut expected = vec![
+        (window, "missing_delivery_window_ended"),
+        (late, "order_late"),
+        (refund, "refund_pending"),
+    ];
+    expected.sort();
+    assert_eq!(stuck, expected);
+    for (case, _) in expected {
+        assert_eq!(w.state(case).await.0, CaseState::Escalated);
+    }
+    assert!(
+        w.sweep().await.is_empty(),
+        "escalated cases are not swept again"
+    );
+    w.db.cleanup().await;
+}
+
+async fn only_one_process_sweeps_at_a_time(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    if backend == Backend::Sqlite {
+        // One process owns a SQLite database; the sweep simply runs.
+        assert!(w.sweeper().sweep().await.unwrap().is_some());
+        return w.db.cleanup().await;
+    }
+    let other = w.db.store().await;
+    let mut held = other.pool().acquire().await.unwrap();
+    let got: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext(current_schema()), $1)")
+            .bind(casebot::store::JOB_STUCK_SWEEP)
+            .fetch_one(&mut *held)
+            .await
+            .unwrap();
+    assert!(got);
+    assert_eq!(
+        w.sweeper().sweep().await.unwrap(),
+        None,
+        "another process holds the sweep"
+    );
+    drop(held);
+    other.close().await;
+    assert!(w.sweeper().sweep().await.unwrap().is_some());
     w.db.cleanup().await;
 }
