@@ -122,6 +122,18 @@ enum QueueCommand {
     /// Run the sweepers once now: stuck cases go to the queue, and cases past an SLA deadline
     /// move up one priority.
     Sweep,
+    /// Block the case's customer: their messages are stored but get no bot reply.
+    Block {
+        case_id: i64,
+        #[arg(long = "as")]
+        staff: String,
+    },
+    /// Unblock the case's customer.
+    Unblock {
+        case_id: i64,
+        #[arg(long = "as")]
+        staff: String,
+    },
     /// Reopen a resolved case.
     Reopen {
         case_id: i64,
@@ -602,6 +614,12 @@ async fn queue(
             }
             return Ok(ExitCode::SUCCESS);
         }
+        QueueCommand::Block { case_id, staff } => {
+            return set_blocked(&cases, case_id, &staff, true, out).await;
+        }
+        QueueCommand::Unblock { case_id, staff } => {
+            return set_blocked(&cases, case_id, &staff, false, out).await;
+        }
         QueueCommand::Next { staff } => {
             match cases.claim_next(&Actor::staff(&staff)).await? {
                 Some(case_id) => writeln!(out, "{staff} claimed case #{case_id}")?,
@@ -629,6 +647,19 @@ async fn queue(
     let verb = action.audit_name().trim_start_matches("case.");
     let state = cases.apply_as_staff(case_id, &staff, action).await?;
     writeln!(out, "case #{case_id} {verb} by {staff}; it is now {state}")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn set_blocked(
+    cases: &CaseService,
+    case_id: i64,
+    staff: &str,
+    blocked: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    cases.set_blocked(case_id, staff, blocked).await?;
+    let verb = if blocked { "blocked" } else { "unblocked" };
+    writeln!(out, "the customer of case #{case_id} is {verb}")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -90,6 +90,46 @@ impl CaseService {
             .await
     }
 
+    /// Blocks (or unblocks) the customer of a case for the staff member `staff_id`. A blocked
+    /// customer's messages are still stored, but get no bot reply.
+    pub async fn set_blocked(
+        &self,
+        case_id: i64,
+        staff_id: &str,
+        blocked: bool,
+    ) -> Result<(), CaseError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let action = if blocked {
+            "customer.blocked"
+        } else {
+            "customer.unblocked"
+        };
+        let event = |action: &'static str, details| NewAuditEvent {
+            at: now,
+            actor_kind: ActorKind::Staff,
+            actor_id: staff_id.to_owned(),
+            action,
+            case_id: Some(case_id),
+            details,
+        };
+        if tx.staff_member(staff_id).await?.is_none() {
+            let refused = AuthError::NotStaff {
+                who: staff_id.to_owned(),
+            };
+            let details = json!({ "attempted": action, "reason": refused.to_string() });
+            tx.append_audit(&[event("auth.refused", details)]).await?;
+            tx.commit().await?;
+            return Err(refused.into());
+        }
+        if !tx.set_customer_blocked(case_id, blocked).await? {
+            return Err(CaseError::NotFound(case_id));
+        }
+        tx.append_audit(&[event(action, json!({}))]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Adds a member to the support team (or changes their role), audited.
     pub async fn add_staff(&self, member: &StaffMember, by: &Actor) -> Result<(), CaseError> {
         let now = self.clock.now();

@@ -159,3 +159,6 @@ pub const SELECT_OPEN_FOR_SWEEP: &str = "\
         (SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.author_kind = 'customer') \
             AS customer_messages \
     FROM cases c WHERE c.state = 'open' ORDER BY c.id LIMIT $1";
+
+pub const SET_CUSTOMER_BLOCKED: &str = "\
+    UPDATE customers SET blocked = $2 WHERE id = (SELECT customer_id FROM cases WHERE id = $1)";

@@ -286,6 +286,20 @@ impl Tx {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Blocks or unblocks the customer of a case; false when there is no such case.
+    pub async fn set_customer_blocked(
+        &mut self,
+        case_id: i64,
+        blocked: bool,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(queries::SET_CUSTOMER_BLOCKED)
+            .bind(case_id)
+            .bind(i64::from(blocked))
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     /// The case at the head of the queue, locked for this transaction.
     pub async fn next_in_queue(&mut self) -> Result<Option<i64>, StoreError> {
         let lock = match self.backend {

@@ -20,6 +20,7 @@ on_both_backends!(
     the_queue_lists_waiting_cases_in_the_order_staff_take_them,
     someone_off_the_team_is_refused_and_the_refusal_is_audited,
     only_the_assignee_or_a_lead_may_release_transfer_or_resolve,
+    a_blocked_customer_is_stored_but_marked_for_no_reply,
 );
 
 const PRIORITIES: [Priority; 4] = [
@@ -249,5 +250,37 @@ async fn only_the_assignee_or_a_lead_may_release_transfer_or_resolve(backend: Ba
         },
     );
     assert_eq!(done.await.unwrap(), CaseState::Resolved);
+    db.cleanup().await;
+}
+
+async fn a_blocked_customer_is_stored_but_marked_for_no_reply(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let intake = IntakeService::new(store.clone(), IntakePolicy::default());
+    let case = intake
+        .receive(&dm("troll", "m1", "spam spam"))
+        .await
+        .unwrap()
+        .case_id;
+    hire(&store, &["ana"], Role::Staff).await;
+    let cases = CaseService::new(store.clone());
+    let err = cases.set_blocked(case, "mallory", true).await.unwrap_err();
+    assert!(matches!(err, CaseError::Unauthorized(_)), "{err:?}");
+    cases.set_blocked(case, "ana", true).await.unwrap();
+    let later = intake
+        .receive(&dm("troll", "m2", "more spam"))
+        .await
+        .unwrap();
+    assert!(later.customer_blocked);
+    assert_eq!(
+        store.messages(case).await.unwrap().len(),
+        2,
+        "nothing is lost"
+    );
+    cases.set_blocked(case, "ana", false).await.unwrap();
+    let after = intake.receive(&dm("troll", "m3", "sorry")).await.unwrap();
+    assert!(!after.customer_blocked);
     db.cleanup().await;
 }
