@@ -99,7 +99,7 @@ fn luhn_valid(bytes: &[u8], groups: &[(usize, usize)]) -> bool {
             (false, _) => d,
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]

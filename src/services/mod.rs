@@ -4,7 +4,9 @@
 
 pub mod audit;
 pub mod cases;
+pub mod conversation;
 pub mod intake;
+pub mod limits;
 pub mod routing;
 pub mod sla;
 pub mod stuck;

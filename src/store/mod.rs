@@ -258,10 +258,15 @@ impl Store {
             return Ok(None);
         }
         let result = work().await;
-        sqlx::query(postgres::UNLOCK_JOB)
+        let unlocked = sqlx::query(postgres::UNLOCK_JOB)
             .bind(job)
             .execute(&mut *lock)
-            .await?;
+            .await;
+        if let Err(e) = unlocked {
+            // Closing the session releases its advisory locks; a pooled connection would keep it.
+            let _ = lock.close().await;
+            return Err(e.into());
+        }
         result.map(Some)
     }
 

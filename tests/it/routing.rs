@@ -11,6 +11,8 @@ use casebot::domain::rules::{parse_rules, DEFAULT_RULES};
 use casebot::domain::{CaseState, Priority};
 use casebot::orders::import::import;
 use casebot::orders::{BuiltInOrders, OrderSource, OrderSourceError, OrderWrite};
+use casebot::services::conversation::Conversation;
+use casebot::services::limits::{LimitSettings, Rate, RateLimits};
 use casebot::services::routing::{Routed, RoutingService};
 use casebot::services::stuck::{StuckPolicy, StuckSweeper};
 use casebot::services::{audit, IntakePolicy, IntakeService};
@@ -18,7 +20,7 @@ use casebot::store::{Backend, Store};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::on_both_backends;
-use crate::support::{dm, TestClock, TestDb};
+use crate::support::{dm, mention, TestClock, TestDb};
 
 on_both_backends!(
     a_security_report_escalates_at_once_with_the_safety_notice,
@@ -33,6 +35,8 @@ on_both_backends!(
     an_unknown_order_number_is_named_back_to_the_customer,
     each_kind_of_stuck_case_goes_to_the_queue_with_its_reason,
     only_one_process_sweeps_at_a_time,
+    a_flood_from_one_customer_is_stored_completely_with_one_notice,
+    public_mentions_beyond_the_server_limit_get_no_public_reply,
 );
 
 const EXAMPLES: &[u8] = include_bytes!("../../examples/orders.jsonl");
@@ -420,8 +424,95 @@ async fn only_one_process_sweeps_at_a_time(backend: Backend) {
         None,
         "another process holds the sweep"
     );
+    sqlx::query("SELECT pg_advisory_unlock(hashtext(current_schema()), $1)")
+        .bind(casebot::store::JOB_STUCK_SWEEP)
+        .execute(&mut *held)
+        .await
+        .unwrap();
     drop(held);
     other.close().await;
     assert!(w.sweeper().sweep().await.unwrap().is_some());
+    w.db.cleanup().await;
+}
+
+impl World {
+    fn conversation(&self, limits: LimitSettings) -> Conversation {
+        Conversation::new(
+            self.store.clone(),
+            self.intake.clone(),
+            self.routing.clone(),
+            Arc::new(RateLimits::new(&limits)),
+        )
+    }
+}
+
+async fn a_flood_from_one_customer_is_stored_completely_with_one_notice(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let talk = w.conversation(LimitSettings::default());
+    let mut handled = Vec::new();
+    for i in 0..20 {
+        handled.push(
+            talk.handle(&dm("flood", &format!("f{i}"), &format!("hello {i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    let routed = handled.iter().filter(|h| h.routed.is_some()).count();
+    let notices = handled.iter().filter(|h| h.notice.is_some()).count();
+    assert_eq!(
+        (routed, notices),
+        (5, 1),
+        "5 per 10 s are answered; one notice for the rest"
+    );
+    let case = handled[0].intake.case_id;
+    assert_eq!(
+        w.store.messages(case).await.unwrap().len(),
+        20,
+        "every message is stored"
+    );
+    let limited = w
+        .actions(case)
+        .await
+        .iter()
+        .filter(|a| *a == "rate.limited")
+        .count();
+    assert_eq!(limited, 15);
+    assert!(casebot::services::audit::verify(&w.store)
+        .await
+        .unwrap()
+        .is_intact());
+    w.db.cleanup().await;
+}
+
+async fn public_mentions_beyond_the_server_limit_get_no_public_reply(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let limits = LimitSettings {
+        mentions_per_server: Rate {
+            events: 3,
+            per: std::time::Duration::from_secs(60),
+        },
+        ..LimitSettings::default()
+    };
+    let talk = w.conversation(limits);
+    let mut acks = 0;
+    for i in 0..5 {
+        let h = talk
+            .handle(&mention(
+                &format!("p{i}"),
+                &format!("p{i}"),
+                "@casebot help",
+            ))
+            .await
+            .unwrap();
+        acks += usize::from(h.public_ack.is_some());
+        assert!(h.public_ack.as_deref().is_none_or(|a| !a.contains("order")));
+    }
+    assert_eq!(acks, 3);
+    let (customers, cases, messages, _) = w.store.counts().await.unwrap();
+    assert_eq!((customers, cases, messages), (5, 5, 5), "nothing is lost");
     w.db.cleanup().await;
 }

@@ -1,0 +1,113 @@
+//! One customer message, end to end, as a long-running adapter handles it: take it in (always),
+//! check the rate limits, route it, and say what to send where. Public mentions only ever get the
+//! acknowledgement in public; everything else goes by DM.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::intake::IntakeError;
+use super::limits::{RateLimits, Verdict, SLOW_DOWN};
+use super::routing::{Routed, RoutingError, RoutingService};
+use super::{IntakeOutcome, IntakeService};
+use crate::domain::{ActorKind, ChannelKind, InboundMessage, NewAuditEvent};
+use crate::render;
+use crate::store::{Store, StoreError};
+
+/// What came of one message, and what the adapter should send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handled {
+    pub intake: IntakeOutcome,
+    /// Routing ran: its reply goes to the customer by DM.
+    pub routed: Option<Routed>,
+    /// The acknowledgement to post in the public channel.
+    pub public_ack: Option<String>,
+    /// The customer is over a rate limit and gets this notice by DM (once per spell).
+    pub notice: Option<&'static str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConversationError {
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct Conversation {
+    store: Store,
+    intake: IntakeService,
+    routing: RoutingService,
+    limits: Arc<RateLimits>,
+}
+
+impl Conversation {
+    pub fn new(
+        store: Store,
+        intake: IntakeService,
+        routing: RoutingService,
+        limits: Arc<RateLimits>,
+    ) -> Conversation {
+        Conversation {
+            store,
+            intake,
+            routing,
+            limits,
+        }
+    }
+
+    pub async fn handle(&self, msg: &InboundMessage) -> Result<Handled, ConversationError> {
+        let intake = self.intake.receive(msg).await?;
+        let quiet = Handled {
+            intake: intake.clone(),
+            routed: None,
+            public_ack: None,
+            notice: None,
+        };
+        // A replay was handled the first time; a blocked customer gets no reply at all.
+        if intake.is_duplicate() || intake.customer_blocked {
+            return Ok(quiet);
+        }
+        let public = msg.channel_kind == ChannelKind::Public;
+        let customer = format!("{}:{}", msg.platform, msg.author_id);
+        let server = public.then_some(msg.channel_id.as_str());
+        if let Verdict::Limited { limit, notice } = self.limits.check_message(&customer, server) {
+            self.audit_limited(intake.case_id, limit, notice).await?;
+            return Ok(Handled {
+                notice: notice.then_some(SLOW_DOWN),
+                ..quiet
+            });
+        }
+        let routed = self
+            .routing
+            .route_message(intake.case_id, &msg.text)
+            .await?;
+        Ok(Handled {
+            public_ack: public.then(|| render::public_ack(intake.case_id)),
+            routed: Some(routed),
+            ..quiet
+        })
+    }
+
+    async fn audit_limited(
+        &self,
+        case_id: i64,
+        limit: &str,
+        notice: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(&[NewAuditEvent {
+            at: chrono::Utc::now(),
+            actor_kind: ActorKind::System,
+            actor_id: "rate-limits".into(),
+            action: "rate.limited",
+            case_id: Some(case_id),
+            details: json!({ "limit": limit, "notice": notice }),
+        }])
+        .await?;
+        tx.commit().await
+    }
+}

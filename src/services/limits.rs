@@ -1,0 +1,202 @@
+//! Rate limits (governor), keyed per customer and per server. Over a limit nothing is lost: the
+//! message is stored as always, but the bot holds back its reply and routing, and the customer
+//! gets one notice until they are back under the limit. Limits live in each process's memory.
+
+use std::collections::HashSet;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::HashMapStateStore;
+use governor::{Quota, RateLimiter};
+
+/// A number of events per period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub events: u32,
+    pub per: Duration,
+}
+
+impl Rate {
+    fn quota(self) -> Quota {
+        let events = NonZeroU32::new(self.events.max(1)).expect("at least one event");
+        let every = self.per / events.get();
+        Quota::with_period(every.max(Duration::from_millis(1)))
+            .expect("a non-zero period")
+            .allow_burst(events)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitSettings {
+    /// Messages one customer may send (default 5 per 10 s).
+    pub per_customer: Rate,
+    /// Public mentions of the bot in one server (default 30 per minute).
+    pub mentions_per_server: Rate,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            per_customer: Rate {
+                events: 5,
+                per: Duration::from_secs(10),
+            },
+            mentions_per_server: Rate {
+                events: 30,
+                per: Duration::from_secs(60),
+            },
+        }
+    }
+}
+
+/// What the limits say about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// Over the named limit. `notice` is true for the first message over it, which is the one
+    /// that tells the customer.
+    Limited {
+        limit: &'static str,
+        notice: bool,
+    },
+}
+
+type Keyed<C> =
+    RateLimiter<String, HashMapStateStore<String>, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
+pub struct RateLimits<C: Clock = DefaultClock> {
+    customers: Keyed<C>,
+    servers: Keyed<C>,
+    /// Keys currently over a limit and already told so.
+    noticed: Mutex<HashSet<String>>,
+}
+
+impl RateLimits<DefaultClock> {
+    pub fn new(settings: &LimitSettings) -> RateLimits<DefaultClock> {
+        RateLimits::with_clock(settings, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> RateLimits<C> {
+    pub fn with_clock(settings: &LimitSettings, clock: C) -> RateLimits<C> {
+        RateLimits {
+            customers: RateLimiter::hashmap_with_clock(
+                settings.per_customer.quota(),
+                clock.clone(),
+            ),
+            servers: RateLimiter::hashmap_with_clock(settings.mentions_per_server.quota(), clock),
+            noticed: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Counts one message from `customer` (and, for a public mention, in `server`).
+    pub fn check_message(&self, customer: &str, server: Option<&str>) -> Verdict {
+        let key = customer.to_owned();
+        let limit = if self.customers.check_key(&key).is_err() {
+            Some("messages_per_customer")
+        } else if let Some(server) = server {
+            let server_key = server.to_owned();
+            self.servers
+                .check_key(&server_key)
+                .is_err()
+                .then_some("mentions_per_server")
+        } else {
+            None
+        };
+        let mut noticed = self.noticed.lock().expect("notice set is never poisoned");
+        match limit {
+            None => {
+                noticed.remove(&key);
+                Verdict::Allowed
+            }
+            Some(limit) => Verdict::Limited {
+                limit,
+                notice: noticed.insert(key),
+            },
+        }
+    }
+}
+
+/// What the customer is told, once, when over the limit.
+pub const SLOW_DOWN: &str = "You're sending messages faster than we can take them in. Everything \
+                             you send is saved, and we'll answer as soon as you pause for a moment.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use governor::clock::FakeRelativeClock;
+
+    fn limits(clock: &FakeRelativeClock) -> RateLimits<FakeRelativeClock> {
+        RateLimits::with_clock(&LimitSettings::default(), clock.clone())
+    }
+
+    #[test]
+    fn five_messages_in_ten_seconds_pass_and_the_sixth_is_held_with_one_notice() {
+        let clock = FakeRelativeClock::default();
+        let limits = limits(&clock);
+        for _ in 0..5 {
+            assert_eq!(limits.check_message("c1", None), Verdict::Allowed);
+        }
+        let sixth = limits.check_message("c1", None);
+        assert_eq!(
+            sixth,
+            Verdict::Limited {
+                limit: "messages_per_customer",
+                notice: true
+            }
+        );
+        let seventh = limits.check_message("c1", None);
+        assert_eq!(
+            seventh,
+            Verdict::Limited {
+                limit: "messages_per_customer",
+                notice: false
+            }
+        );
+    }
+
+    #[test]
+    fn customers_are_limited_separately_and_recover_with_time() {
+        let clock = FakeRelativeClock::default();
+        let limits = limits(&clock);
+        for _ in 0..6 {
+            limits.check_message("c1", None);
+        }
+        assert_eq!(limits.check_message("c2", None), Verdict::Allowed);
+        clock.advance(Duration::from_secs(10));
+        for _ in 0..5 {
+            assert_eq!(limits.check_message("c1", None), Verdict::Allowed);
+        }
+        // Back under and over again: a new notice.
+        assert!(matches!(
+            limits.check_message("c1", None),
+            Verdict::Limited { notice: true, .. }
+        ));
+    }
+
+    #[test]
+    fn public_mentions_are_limited_per_server() {
+        let clock = FakeRelativeClock::default();
+        let settings = LimitSettings {
+            mentions_per_server: Rate {
+                events: 2,
+                per: Duration::from_secs(60),
+            },
+            ..LimitSettings::default()
+        };
+        let limits = RateLimits::with_clock(&settings, clock);
+        assert_eq!(limits.check_message("a", Some("s1")), Verdict::Allowed);
+        assert_eq!(limits.check_message("b", Some("s1")), Verdict::Allowed);
+        assert!(matches!(
+            limits.check_message("c", Some("s1")),
+            Verdict::Limited {
+                limit: "mentions_per_server",
+                ..
+            }
+        ));
+        assert_eq!(limits.check_message("d", Some("s2")), Verdict::Allowed);
+    }
+}
