@@ -94,7 +94,10 @@ mod tests {
 
     #[test]
     fn an_absolute_url_names_an_absolute_file() {
-        assert_eq!(database_file("sqlite:///var/lib/casebot/x.db"), Some("/var/lib/casebot/x.db"));
+        assert_eq!(
+            database_file("sqlite:///var/lib/casebot/x.db"),
+            Some("/var/lib/casebot/x.db")
+        );
     }
 
     #[test]
