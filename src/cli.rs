@@ -18,6 +18,8 @@ use crate::domain::CaseAction;
 use crate::domain::{ChannelKind, InboundMessage};
 use crate::orders::{BuiltInOrders, HttpOrders, HttpOrdersConfig, OrderSource};
 use crate::render;
+use crate::services::conversation::Conversation;
+use crate::services::limits::RateLimits;
 use crate::services::routing::RoutingService;
 use crate::services::sla::SlaSweeper;
 use crate::services::stuck::{StuckPolicy, StuckSweeper};
@@ -330,29 +332,17 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::Intake(args) => {
-            let intake = IntakeService::new(store.clone(), intake_policy(&config));
-            let routing = routing_service(&config, &store)?;
-            let message = args.into_message();
-            let outcome = intake.receive(&message).await?;
-            // Duplicates were routed the first time; blocked customers get no bot reply.
-            let routed = if outcome.is_duplicate() || outcome.customer_blocked {
-                None
-            } else {
-                Some(
-                    routing
-                        .route_message(outcome.case_id, &message.text)
-                        .await?,
-                )
-            };
-            // Routing replies go by DM: they may carry order details. A public mention gets
-            // only the acknowledgement in public.
-            let public_ack = (message.channel_kind == ChannelKind::Public
-                && !outcome.is_duplicate())
-            .then(|| render::public_ack(outcome.case_id));
+            let talk = Conversation::new(
+                store.clone(),
+                IntakeService::new(store.clone(), intake_policy(&config)),
+                routing_service(&config, &store)?,
+                Arc::new(RateLimits::new(&config.limits)),
+            );
+            let handled = talk.handle(&args.into_message()).await?;
             let line = serde_json::json!({
-                "intake": outcome,
-                "public_reply": public_ack,
-                "routing": routed,
+                "intake": handled.intake,
+                "public_reply": handled.public_ack,
+                "routing": handled.routed,
             });
             writeln!(stdout, "{line}")?;
             ExitCode::SUCCESS

@@ -14,8 +14,8 @@ mod sections;
 use layers::{apply_env, merge_file, set};
 pub use secret::{mask_url_password, DatabaseUrl, Secret};
 use sections::{
-    llm_settings, orders_settings, routing_settings, sla_policy, RawLlm, RawOrders, RawRouting,
-    RawSla,
+    limit_settings, llm_settings, orders_settings, routing_settings, sla_policy, RawLimits, RawLlm,
+    RawOrders, RawRouting, RawSla,
 };
 pub use sections::{LlmSettings, OrdersSettings, RoutingSettings};
 
@@ -52,6 +52,7 @@ pub struct Config {
     pub routing: RoutingSettings,
     pub orders: OrdersSettings,
     pub sla: crate::domain::sla::SlaPolicy,
+    pub limits: crate::services::limits::LimitSettings,
     /// From `DISCORD_TOKEN` only.
     pub discord_token: Option<Secret>,
 }
@@ -112,6 +113,7 @@ struct Raw {
     routing: RawRouting,
     orders: RawOrders,
     sla: RawSla,
+    limits: RawLimits,
 }
 
 impl Config {
@@ -203,6 +205,7 @@ impl Config {
             routing: routing_settings(raw.routing)?,
             orders: orders_settings(raw.orders, orders_token)?,
             sla: sla_policy(raw.sla)?,
+            limits: limit_settings(raw.limits)?,
             discord_token,
         };
         config.validate()?;
@@ -446,6 +449,21 @@ mod tests {
             Config::load(None, env(&[("CASEBOT__SLA__URGENT_RESOLUTION_HOURS", "0")])).unwrap_err();
         assert!(
             err.to_string().contains("sla.urgent_resolution_hours"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rate_limits_default_to_five_messages_in_ten_seconds_and_are_checked() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(
+            config.limits,
+            crate::services::limits::LimitSettings::default()
+        );
+        let err =
+            Config::load(None, env(&[("CASEBOT__LIMITS__CUSTOMER_MESSAGES", "0")])).unwrap_err();
+        assert!(
+            err.to_string().contains("limits.customer_messages"),
             "{err}"
         );
     }

@@ -230,3 +230,36 @@ pub(super) fn sla_policy(raw: RawSla) -> Result<crate::domain::sla::SlaPolicy, C
         ],
     })
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    customer_messages: i64,
+    customer_window_secs: i64,
+    server_mentions: i64,
+    server_window_secs: i64,
+}
+
+/// Rate limits, each a count from 1 to 10,000 per window of 1 second to 1 day.
+pub(super) fn limit_settings(
+    raw: RawLimits,
+) -> Result<crate::services::limits::LimitSettings, ConfigError> {
+    use crate::services::limits::{LimitSettings, Rate};
+    use std::time::Duration;
+    let rate = |events: (&str, i64), secs: (&str, i64)| -> Result<Rate, ConfigError> {
+        Ok(Rate {
+            events: in_range(events.0, events.1, 1, 10_000)?,
+            per: Duration::from_secs(in_range(secs.0, secs.1, 1, 86_400)?),
+        })
+    };
+    Ok(LimitSettings {
+        per_customer: rate(
+            ("limits.customer_messages", raw.customer_messages),
+            ("limits.customer_window_secs", raw.customer_window_secs),
+        )?,
+        mentions_per_server: rate(
+            ("limits.server_mentions", raw.server_mentions),
+            ("limits.server_window_secs", raw.server_window_secs),
+        )?,
+    })
+}

@@ -73,7 +73,7 @@ pub fn read_mood(text: &str) -> Mood {
 }
 
 /// Reads the mood given the original text (for capitals and punctuation) and its normalised form.
-fn read_mood_normalised(text: &str, norm: &str) -> Mood {
+pub fn read_mood_normalised(text: &str, norm: &str) -> Mood {
     let p = patterns();
     let sentiment = super::sentiment::compound(text);
     let mut cues = Vec::new();

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{Clock, SystemClock};
@@ -11,7 +12,7 @@ use crate::domain::case::transition;
 use crate::domain::message::sha256_hex;
 use crate::domain::staff::{authorize, AuthError, StaffMember};
 use crate::domain::{ActorKind, CaseAction, CaseState, NewAuditEvent, TransitionError};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Tx};
 
 /// Who is acting on a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,27 +106,25 @@ impl CaseService {
         } else {
             "customer.unblocked"
         };
-        let event = |action: &'static str, details| NewAuditEvent {
-            at: now,
-            actor_kind: ActorKind::Staff,
-            actor_id: staff_id.to_owned(),
-            action,
-            case_id: Some(case_id),
-            details,
-        };
+        let staff = Actor::staff(staff_id);
         if tx.staff_member(staff_id).await?.is_none() {
             let refused = AuthError::NotStaff {
                 who: staff_id.to_owned(),
             };
-            let details = json!({ "attempted": action, "reason": refused.to_string() });
-            tx.append_audit(&[event("auth.refused", details)]).await?;
-            tx.commit().await?;
-            return Err(refused.into());
+            return Err(refuse(tx, &staff, Some(case_id), action, refused, now).await?);
         }
         if !tx.set_customer_blocked(case_id, blocked).await? {
             return Err(CaseError::NotFound(case_id));
         }
-        tx.append_audit(&[event(action, json!({}))]).await?;
+        tx.append_audit(&[NewAuditEvent {
+            at: now,
+            actor_kind: staff.kind,
+            actor_id: staff.id,
+            action,
+            case_id: Some(case_id),
+            details: json!({}),
+        }])
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -167,18 +166,8 @@ impl CaseService {
             if let Err(refused) =
                 authorize(&actor.id, member.as_ref(), &action, assignee.as_deref())
             {
-                // The refusal is part of the record: who tried what, and why it was refused.
-                tx.append_audit(&[NewAuditEvent {
-                    at: now,
-                    actor_kind: actor.kind,
-                    actor_id: actor.id.clone(),
-                    action: "auth.refused",
-                    case_id: Some(case_id),
-                    details: json!({ "attempted": action.audit_name(), "reason": refused.to_string() }),
-                }])
-                .await?;
-                tx.commit().await?;
-                return Err(refused.into());
+                let attempted = action.audit_name();
+                return Err(refuse(tx, actor, Some(case_id), attempted, refused, now).await?);
             }
         }
         let next = transition(state, assignee.as_deref(), &action)?;
@@ -235,17 +224,7 @@ impl CaseService {
             let refused = AuthError::NotStaff {
                 who: staff.id.clone(),
             };
-            tx.append_audit(&[NewAuditEvent {
-                at: now,
-                actor_kind: staff.kind,
-                actor_id: staff.id.clone(),
-                action: "auth.refused",
-                case_id: None,
-                details: json!({ "attempted": "case.claimed", "reason": refused.to_string() }),
-            }])
-            .await?;
-            tx.commit().await?;
-            return Err(refused.into());
+            return Err(refuse(tx, staff, None, "case.claimed", refused, now).await?);
         }
         let Some(case_id) = tx.next_in_queue().await? else {
             return Ok(None);
@@ -292,4 +271,27 @@ impl CaseService {
             Err(e) => CaseError::Store(e),
         }
     }
+}
+
+/// Records a refused attempt (who tried what, and why) and commits it, so the refusal is part of
+/// the log even though nothing else changes. Returns the error to hand back.
+async fn refuse(
+    mut tx: Tx,
+    actor: &Actor,
+    case_id: Option<i64>,
+    attempted: &str,
+    refused: AuthError,
+    at: DateTime<Utc>,
+) -> Result<CaseError, StoreError> {
+    tx.append_audit(&[NewAuditEvent {
+        at,
+        actor_kind: actor.kind,
+        actor_id: actor.id.clone(),
+        action: "auth.refused",
+        case_id,
+        details: json!({ "attempted": attempted, "reason": refused.to_string() }),
+    }])
+    .await?;
+    tx.commit().await?;
+    Ok(refused.into())
 }

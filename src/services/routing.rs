@@ -11,13 +11,13 @@ use serde_json::json;
 use super::{Clock, SystemClock};
 use chrono::{DateTime, Utc};
 
-use crate::domain::classify::{classify_intent, normalise, IntentGuess};
+use crate::domain::classify::{classify_normalised, normalise, IntentGuess};
 use crate::domain::flows::{self, FlowOutcome, FlowPolicy, Next};
 use crate::domain::intent::Intent;
 use crate::domain::message::sha256_hex;
 use crate::domain::orders::{dollars, Order};
 use crate::domain::rules::{route, Facts, Rule};
-use crate::domain::signals::read_mood;
+use crate::domain::signals::read_mood_normalised;
 use crate::domain::{ActorKind, CaseState, NewAuditEvent, Priority};
 use crate::llm::{decide_intent, IntentOracle};
 use crate::orders::{OrderSource, OrderSourceError, OrderWrite};
@@ -108,12 +108,14 @@ impl RoutingService {
     #[tracing::instrument(name = "routing", skip_all, fields(case.id = case_id))]
     pub async fn route_message(&self, case_id: i64, text: &str) -> Result<Routed, RoutingError> {
         let now = self.clock.now();
-        let local = classify_intent(text);
+        // Lower-case once; the classifier, the mood and the order-number pattern all read it.
+        let norm = normalise(text);
+        let local = classify_normalised(&norm);
         let intent = decide_intent(&local, self.oracle.as_deref(), text).await;
-        let mood = read_mood(text);
+        let mood = read_mood_normalised(text, &norm);
         let case = self.case(case_id).await?;
         let order_number = self
-            .order_number(text, &local)
+            .order_number(&norm, &local)
             .or(case.order_number.clone());
 
         // Look the order up first: its value is a routing condition.
@@ -215,12 +217,10 @@ impl RoutingService {
         Ok(routed)
     }
 
-    /// Order numbers in the text, in the shop's format.
-    fn order_number(&self, text: &str, local: &IntentGuess) -> Option<String> {
+    /// The first order number in the (normalised) text, in the shop's format.
+    fn order_number(&self, norm: &str, local: &IntentGuess) -> Option<String> {
         match &self.order_pattern {
-            Some(pattern) => pattern
-                .find(&normalise(text))
-                .map(|m| m.as_str().to_owned()),
+            Some(pattern) => pattern.find(norm).map(|m| m.as_str().to_owned()),
             None => local.order_numbers.first().cloned(),
         }
     }
@@ -390,16 +390,15 @@ impl RoutingService {
         case: &CaseRouting,
         number: &str,
     ) -> Result<u32, RoutingError> {
-        let mut tx = self.store.begin().await?;
-        let earlier = tx.contacts_about_order(case_id, number).await?;
+        let earlier = self.store.contacts_about_order(case_id, number).await?;
         let linked_here = case.order_number.as_deref() == Some(number);
         // When this case is already linked, the current message is among those counted.
         Ok(if linked_here { earlier } else { earlier + 1 })
     }
 
     async fn case(&self, case_id: i64) -> Result<CaseRouting, RoutingError> {
-        let mut tx = self.store.begin().await?;
-        tx.case_routing(case_id)
+        self.store
+            .case_routing(case_id)
             .await?
             .ok_or(RoutingError::NoSuchCase(case_id))
     }

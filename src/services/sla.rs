@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::{Clock, SystemClock};
-use crate::domain::sla::{breach, bump, BreachKind, SlaPolicy};
+use chrono::{DateTime, Utc};
+
+use crate::domain::sla::{breach, bump, BreachKind, SlaClock, SlaPolicy};
 use crate::domain::{ActorKind, NewAuditEvent, Priority};
 use crate::store::{Store, StoreError};
 
@@ -46,38 +48,57 @@ impl SlaSweeper {
         const BATCH: i64 = 1_000;
         let now = self.clock.now();
         let mut found = Vec::new();
-        for (case_id, clock) in self.store.sla_clocks(BATCH).await? {
-            let Some(kind) = breach(&clock, now, &self.policy) else {
-                continue;
-            };
-            let to = bump(clock.priority);
-            let mut tx = self.store.begin().await?;
-            if !tx.mark_breach(case_id, kind, to, now).await? {
-                continue;
+        let mut after = 0;
+        loop {
+            let page = self.store.sla_clocks(after, BATCH).await?;
+            for (case_id, clock) in &page {
+                if let Some(breach) = self.record(*case_id, clock, now).await? {
+                    found.push(breach);
+                }
             }
-            tx.append_audit(&[NewAuditEvent {
-                at: now,
-                actor_kind: ActorKind::System,
-                actor_id: "sla".into(),
-                action: "sla.breached",
-                case_id: Some(case_id),
-                details: json!({
-                    "deadline": kind.as_str(),
-                    "priority_from": clock.priority.as_str(),
-                    "priority_to": to.as_str(),
-                    "notify": "staff",
-                }),
-            }])
-            .await?;
-            tx.commit().await?;
-            tracing::info!(case.id = case_id, deadline = kind.as_str(), "SLA breached");
-            found.push(Breach {
-                case_id,
-                kind,
-                from: clock.priority,
-                to,
-            });
+            match page.last() {
+                Some((last, _)) if page.len() as i64 == BATCH => after = *last,
+                _ => return Ok(found),
+            }
         }
-        Ok(found)
+    }
+
+    /// Records the breach this clock shows, if any and if no other sweeper recorded it first.
+    async fn record(
+        &self,
+        case_id: i64,
+        clock: &SlaClock,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Breach>, StoreError> {
+        let Some(kind) = breach(clock, now, &self.policy) else {
+            return Ok(None);
+        };
+        let to = bump(clock.priority);
+        let mut tx = self.store.begin().await?;
+        if !tx.mark_breach(case_id, kind, to, now).await? {
+            return Ok(None);
+        }
+        tx.append_audit(&[NewAuditEvent {
+            at: now,
+            actor_kind: ActorKind::System,
+            actor_id: "sla".into(),
+            action: "sla.breached",
+            case_id: Some(case_id),
+            details: json!({
+                "deadline": kind.as_str(),
+                "priority_from": clock.priority.as_str(),
+                "priority_to": to.as_str(),
+                "notify": "staff",
+            }),
+        }])
+        .await?;
+        tx.commit().await?;
+        tracing::info!(case.id = case_id, deadline = kind.as_str(), "SLA breached");
+        Ok(Some(Breach {
+            case_id,
+            kind,
+            from: clock.priority,
+            to,
+        }))
     }
 }

@@ -70,15 +70,22 @@ impl StuckSweeper {
         const BATCH: i64 = 5_000;
         let now = self.clock.now();
         let mut escalated = Vec::new();
-        for case in self.store.open_cases(BATCH).await? {
-            let Some(reason) = self.stuck_reason(&case, now).await else {
-                continue;
-            };
-            if self.escalate(case.case_id, reason, now).await? {
-                escalated.push((case.case_id, reason));
+        let mut after = 0;
+        loop {
+            let page = self.store.open_cases(after, BATCH).await?;
+            for case in &page {
+                let Some(reason) = self.stuck_reason(case, now).await else {
+                    continue;
+                };
+                if self.escalate(case.case_id, reason, now).await? {
+                    escalated.push((case.case_id, reason));
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() as i64 == BATCH => after = last.case_id,
+                _ => return Ok(escalated),
             }
         }
-        Ok(escalated)
     }
 
     /// Why this case should go to a person now, if it should.

@@ -168,6 +168,38 @@ impl Store {
         row.map(|r| CaseRecord::from_row(&r)).transpose()
     }
 
+    /// What routing needs to know about a case, read outside any write transaction: routing
+    /// only reads it, and on SQLite a write transaction would take the single write lock.
+    pub async fn case_routing(&self, case_id: i64) -> Result<Option<CaseRouting>, StoreError> {
+        let row = sqlx::query(queries::SELECT_CASE_ROUTING)
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(CaseRouting {
+            state: parse_column(&row, "state")?,
+            human_requests: u32::try_from(row.try_get::<i64, _>(1)?).unwrap_or(0),
+            order_number: row.try_get(2)?,
+            customer_ref: row.try_get(3)?,
+            priority: parse_column(&row, "priority")?,
+            flow: row.try_get(5)?,
+        }))
+    }
+
+    /// How many times the case's customer has written about `order_number`, on any case.
+    pub async fn contacts_about_order(
+        &self,
+        case_id: i64,
+        order_number: &str,
+    ) -> Result<u32, StoreError> {
+        let count: i64 = sqlx::query_scalar(queries::COUNT_CONTACTS_ABOUT_ORDER)
+            .bind(case_id)
+            .bind(order_number)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
     /// Waiting cases in the order staff take them (priority, then age), then the claimed ones.
     pub async fn queue(&self, limit: i64) -> Result<Vec<QueueEntry>, StoreError> {
         let rows = sqlx::query(queries::SELECT_QUEUE)
@@ -193,10 +225,15 @@ impl Store {
             .collect()
     }
 
-    /// SLA clocks of queue cases that may still breach, oldest escalation first.
-    pub async fn sla_clocks(&self, limit: i64) -> Result<Vec<(i64, SlaClock)>, StoreError> {
+    /// SLA clocks of queue cases that may still breach, a page at a time after case `after`.
+    pub async fn sla_clocks(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, SlaClock)>, StoreError> {
         let rows = sqlx::query(queries::SELECT_SLA_CLOCKS)
             .bind(limit)
+            .bind(after)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -217,10 +254,11 @@ impl Store {
             .collect()
     }
 
-    /// Open cases for the stuck-case sweeper, at most `limit`.
-    pub async fn open_cases(&self, limit: i64) -> Result<Vec<OpenCase>, StoreError> {
+    /// Open cases for the stuck-case sweeper, a page at a time after case `after`.
+    pub async fn open_cases(&self, after: i64, limit: i64) -> Result<Vec<OpenCase>, StoreError> {
         let rows = sqlx::query(queries::SELECT_OPEN_FOR_SWEEP)
             .bind(limit)
+            .bind(after)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()

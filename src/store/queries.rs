@@ -138,7 +138,8 @@ pub const SELECT_SLA_CLOCKS: &str = "\
         resolution_breached_at \
     FROM cases WHERE state IN ('escalated', 'claimed') AND escalated_at IS NOT NULL \
       AND (first_response_breached_at IS NULL OR resolution_breached_at IS NULL) \
-    ORDER BY escalated_at LIMIT $1";
+      AND id > $2 \
+    ORDER BY id LIMIT $1";
 
 /// Records a breach once: no row changes when it was already recorded.
 pub const MARK_FIRST_RESPONSE_BREACH: &str = "\
@@ -158,7 +159,7 @@ pub const SELECT_OPEN_FOR_SWEEP: &str = "\
     SELECT c.id, c.intent, c.order_number, c.waiting_until, c.updated_at, \
         (SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.author_kind = 'customer') \
             AS customer_messages \
-    FROM cases c WHERE c.state = 'open' ORDER BY c.id LIMIT $1";
+    FROM cases c WHERE c.state = 'open' AND c.id > $2 ORDER BY c.id LIMIT $1";
 
 pub const SET_CUSTOMER_BLOCKED: &str = "\
     UPDATE customers SET blocked = $2 WHERE id = (SELECT customer_id FROM cases WHERE id = $1)";

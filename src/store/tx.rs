@@ -204,37 +204,6 @@ impl Tx {
         Ok(())
     }
 
-    /// What routing needs to know about a case, read under this transaction.
-    pub async fn case_routing(&mut self, case_id: i64) -> Result<Option<CaseRouting>, StoreError> {
-        let row = sqlx::query(queries::SELECT_CASE_ROUTING)
-            .bind(case_id)
-            .fetch_optional(&mut *self.inner)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(CaseRouting {
-            state: super::parse_column(&row, "state")?,
-            human_requests: u32::try_from(row.try_get::<i64, _>(1)?).unwrap_or(0),
-            order_number: row.try_get(2)?,
-            customer_ref: row.try_get(3)?,
-            priority: super::parse_column(&row, "priority")?,
-            flow: row.try_get(5)?,
-        }))
-    }
-
-    /// How many times the case's customer has written about `order_number`, on any case.
-    pub async fn contacts_about_order(
-        &mut self,
-        case_id: i64,
-        order_number: &str,
-    ) -> Result<u32, StoreError> {
-        let count: i64 = sqlx::query_scalar(queries::COUNT_CONTACTS_ABOUT_ORDER)
-            .bind(case_id)
-            .bind(order_number)
-            .fetch_one(&mut *self.inner)
-            .await?;
-        Ok(u32::try_from(count).unwrap_or(u32::MAX))
-    }
-
     /// The support-team member with this id, if there is one.
     pub async fn staff_member(&mut self, id: &str) -> Result<Option<StaffMember>, StoreError> {
         let row = sqlx::query(queries::SELECT_STAFF_MEMBER)
