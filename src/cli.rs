@@ -22,7 +22,7 @@ use crate::services::conversation::Conversation;
 use crate::services::limits::RateLimits;
 use crate::services::routing::RoutingService;
 use crate::services::sla::SlaSweeper;
-use crate::services::stuck::{StuckPolicy, StuckSweeper};
+use crate::services::stuck::StuckSweeper;
 use crate::services::{audit, IntakePolicy, IntakeService};
 use crate::services::{Actor, CaseService};
 use crate::store::{Store, StoreOptions};
@@ -66,6 +66,14 @@ enum Command {
     /// The human queue: list it, claim, release, transfer and resolve cases as a staff member.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Record a customer's request to be called back, as a phone or web channel would.
+    CallMe {
+        #[arg(long = "case")]
+        case_id: i64,
+        /// The number in international (E.164) form, like +44 20 7946 0958.
+        #[arg(long)]
+        phone: String,
+    },
     /// The support team: who may act on cases from the command line.
     #[command(subcommand)]
     Staff(StaffCommand),
@@ -121,9 +129,33 @@ enum QueueCommand {
         #[arg(long = "as")]
         staff: String,
     },
-    /// Run the sweepers once now: stuck cases go to the queue, and cases past an SLA deadline
-    /// move up one priority.
-    Sweep,
+    /// Run the sweepers: stuck cases go to the queue, cases past an SLA deadline move up one
+    /// priority, and overdue callbacks are reported to staff.
+    Sweep {
+        /// Keep sweeping at the configured interval (queue.sweep_interval_secs) until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Add an internal note to a case (never shown to the customer).
+    Note {
+        case_id: i64,
+        text: String,
+        #[arg(long = "as")]
+        staff: String,
+    },
+    /// Reply to the case's customer; the reply is queued for delivery to their DMs.
+    Reply {
+        case_id: i64,
+        text: String,
+        #[arg(long = "as")]
+        staff: String,
+    },
+    /// Show the number the customer asked to be called back on (only to the case's claimer).
+    Callback {
+        case_id: i64,
+        #[arg(long = "as")]
+        staff: String,
+    },
     /// Block the case's customer: their messages are stored but get no bot reply.
     Block {
         case_id: i64,
@@ -331,13 +363,18 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             show_case(&store, case_id, json, &mut stdout).await?;
             ExitCode::SUCCESS
         }
+        Command::CallMe { case_id, phone } => {
+            let phone = case_service(&config, &store)
+                .request_callback(case_id, &phone)
+                .await?;
+            writeln!(
+                stdout,
+                "callback on {phone} requested for case #{case_id}; staff have been told"
+            )?;
+            ExitCode::SUCCESS
+        }
         Command::Intake(args) => {
-            let talk = Conversation::new(
-                store.clone(),
-                IntakeService::new(store.clone(), intake_policy(&config)),
-                routing_service(&config, &store)?,
-                Arc::new(RateLimits::new(&config.limits)),
-            );
+            let talk = conversation(&config, &store)?;
             let handled = talk.handle(&args.into_message()).await?;
             let line = serde_json::json!({
                 "intake": handled.intake,
@@ -397,6 +434,23 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     };
     store.close().await;
     Ok(code)
+}
+
+/// The staff-side case service as configuration describes it.
+pub fn case_service(config: &Config, store: &Store) -> CaseService {
+    CaseService::new(store.clone()).with_callback_deadline(config.queue.callback_deadline)
+}
+
+/// The whole customer path as configuration describes it: intake, rate limits, routing. The
+/// limits are one set shared by the conversation and routing.
+pub fn conversation(config: &Config, store: &Store) -> anyhow::Result<Conversation> {
+    let limits = Arc::new(RateLimits::new(&config.limits));
+    Ok(Conversation::new(
+        store.clone(),
+        IntakeService::new(store.clone(), intake_policy(config)),
+        routing_service(config, store)?.with_limits(limits.clone()),
+        limits,
+    ))
 }
 
 /// The routing service as configuration describes it: rules, thresholds, order source, LLM.
@@ -563,7 +617,7 @@ async fn queue(
     command: QueueCommand,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let cases = CaseService::new(store.clone());
+    let cases = case_service(config, store);
     let (case_id, staff, action) = match command {
         QueueCommand::List { json } => {
             for entry in store.queue(10_000).await? {
@@ -575,33 +629,51 @@ async fn queue(
             }
             return Ok(ExitCode::SUCCESS);
         }
-        QueueCommand::Sweep => {
+        QueueCommand::Sweep { watch } => {
             let stuck = StuckSweeper::new(
                 store.clone(),
                 order_source(config, store)?,
                 flow_policy(config),
-                StuckPolicy::default(),
+                config.queue.stuck.clone(),
             );
-            match stuck.sweep().await? {
-                Some(cases) => {
-                    for (case_id, reason) in cases {
-                        writeln!(
-                            out,
-                            "case #{case_id} is stuck ({reason}) and now waits in the queue"
-                        )?;
-                    }
+            let sla = SlaSweeper::new(store.clone(), config.sla.clone());
+            loop {
+                sweep_once(&stuck, &sla, out).await?;
+                if !watch {
+                    return Ok(ExitCode::SUCCESS);
                 }
-                None => writeln!(out, "another process is sweeping stuck cases right now")?,
+                tokio::select! {
+                    _ = tokio::time::sleep(config.queue.sweep_interval) => {}
+                    _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+                }
             }
-            let sweeper = SlaSweeper::new(store.clone(), config.sla.clone());
-            for b in sweeper.sweep().await? {
-                let deadline = b.kind.as_str();
-                writeln!(
-                    out,
-                    "case #{} missed its {deadline} deadline: {} -> {}",
-                    b.case_id, b.from, b.to
-                )?;
-            }
+        }
+        QueueCommand::Note {
+            case_id,
+            text,
+            staff,
+        } => {
+            cases.note(case_id, &staff, &text).await?;
+            writeln!(out, "note added to case #{case_id} by {staff}")?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        QueueCommand::Reply {
+            case_id,
+            text,
+            staff,
+        } => {
+            cases.reply(case_id, &staff, &text, None).await?;
+            writeln!(out, "reply to case #{case_id} queued for delivery")?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        QueueCommand::Callback { case_id, staff } => {
+            let callback = cases.callback_for(case_id, &staff).await?;
+            writeln!(
+                out,
+                "call {} for case #{case_id}, due by {}",
+                callback.phone.expose(),
+                callback.due_at.to_rfc3339()
+            )?;
             return Ok(ExitCode::SUCCESS);
         }
         QueueCommand::Block { case_id, staff } => {
@@ -638,6 +710,37 @@ async fn queue(
     let state = cases.apply_as_staff(case_id, &staff, action).await?;
     writeln!(out, "case #{case_id} {verb} by {staff}; it is now {state}")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One round of every sweeper, each finding reported as a line.
+async fn sweep_once(
+    stuck: &StuckSweeper,
+    sla: &SlaSweeper,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match stuck.sweep().await? {
+        Some(cases) => {
+            for (case_id, reason) in cases {
+                writeln!(
+                    out,
+                    "case #{case_id} is stuck ({reason}) and now waits in the queue"
+                )?;
+            }
+        }
+        None => writeln!(out, "another process is sweeping stuck cases right now")?,
+    }
+    for b in sla.sweep().await? {
+        let deadline = b.kind.as_str();
+        writeln!(
+            out,
+            "case #{} missed its {deadline} deadline: {} -> {}",
+            b.case_id, b.from, b.to
+        )?;
+    }
+    for case_id in sla.sweep_callbacks().await? {
+        writeln!(out, "case #{case_id}: the requested callback is overdue")?;
+    }
+    Ok(())
 }
 
 async fn set_blocked(

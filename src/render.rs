@@ -136,6 +136,65 @@ pub fn public_ack(case_id: i64) -> String {
     format!("Thanks for reaching out! I've opened case #{case_id} and sent you a direct message so we can continue privately.")
 }
 
+/// Added to the reply when the customer is past the hourly escalation limit.
+pub fn escalation_held(case_id: i64) -> String {
+    format!(
+        "Our team already has several requests from you this hour, so this one stays on case \
+         #{case_id}, where they can see it."
+    )
+}
+
+/// The escalation card's text for the staff queue: what staff need to pick the case up.
+pub fn case_card(case_id: i64, priority: crate::domain::Priority, reasons: &str) -> String {
+    format!("Case #{case_id} needs a person · priority {priority} · {reasons}")
+}
+
+/// The staff re-notification for a missed SLA deadline.
+pub fn sla_breach_notice(
+    case_id: i64,
+    deadline: crate::domain::sla::BreachKind,
+    priority: crate::domain::Priority,
+) -> String {
+    let what = match deadline {
+        crate::domain::sla::BreachKind::FirstResponse => "first-response",
+        crate::domain::sla::BreachKind::Resolution => "resolution",
+    };
+    format!("Case #{case_id} missed its {what} deadline; priority is now {priority}.")
+}
+
+/// The staff notice for a case the stuck-case sweeper handed over.
+pub fn stuck_notice(case_id: i64, reason: &str) -> String {
+    format!("Case #{case_id} is stuck ({reason}) and waits in the queue.")
+}
+
+/// The staff notice for a callback request. The number stays masked: only the claimer sees it.
+pub fn callback_notice(
+    case_id: i64,
+    masked_phone: &str,
+    due: chrono::DateTime<chrono::Utc>,
+) -> String {
+    format!(
+        "Case #{case_id}: the customer asked for a call back on {masked_phone}, due by {} UTC. \
+         Claim the case to see the number.",
+        due.format("%H:%M")
+    )
+}
+
+/// The staff notice for a callback that is past its deadline.
+pub fn callback_overdue_notice(case_id: i64) -> String {
+    format!("Case #{case_id}: the requested callback is overdue.")
+}
+
+/// What the customer hears when they ask for a call.
+pub fn callback_confirmation(case_id: i64) -> String {
+    format!("Thanks! A member of our team will call you back shortly about case #{case_id}.")
+}
+
+/// A staff reply as the customer sees it.
+pub fn staff_reply(text: &str) -> String {
+    format!("Support team: {text}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +214,25 @@ mod tests {
         );
         let offered = routing_reply(7, None, "Here it is.", false, true);
         assert!(offered.ends_with("\"Talk to a person\"."), "{offered}");
+    }
+
+    #[test]
+    fn staff_notices_name_the_case_and_what_happened() {
+        use crate::domain::{sla::BreachKind, Priority};
+        assert_eq!(
+            sla_breach_notice(3, BreachKind::FirstResponse, Priority::Urgent),
+            "Case #3 missed its first-response deadline; priority is now urgent."
+        );
+        assert_eq!(
+            stuck_notice(4, "order_late"),
+            "Case #4 is stuck (order_late) and waits in the queue."
+        );
+        let due = chrono::DateTime::from_timestamp(3_600 * 10 + 60 * 3, 0).unwrap();
+        let callback = callback_notice(5, "+44********58", due);
+        assert!(
+            callback.contains("+44********58") && callback.contains("10:03"),
+            "{callback}"
+        );
     }
 
     #[test]

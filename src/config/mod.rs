@@ -14,10 +14,10 @@ mod sections;
 use layers::{apply_env, merge_file, set};
 pub use secret::{mask_url_password, DatabaseUrl, Secret};
 use sections::{
-    limit_settings, llm_settings, orders_settings, routing_settings, sla_policy, RawLimits, RawLlm,
-    RawOrders, RawRouting, RawSla,
+    limit_settings, llm_settings, orders_settings, queue_config, routing_settings, sla_policy,
+    RawLimits, RawLlm, RawOrders, RawQueue, RawRouting, RawSla,
 };
-pub use sections::{LlmSettings, OrdersSettings, RoutingSettings};
+pub use sections::{LlmSettings, OrdersSettings, QueueConfig, RoutingSettings};
 
 /// The defaults shipped with casebot. Being compiled in, they also list every key that exists.
 pub const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -53,6 +53,7 @@ pub struct Config {
     pub orders: OrdersSettings,
     pub sla: crate::domain::sla::SlaPolicy,
     pub limits: crate::services::limits::LimitSettings,
+    pub queue: QueueConfig,
     /// From `DISCORD_TOKEN` only.
     pub discord_token: Option<Secret>,
 }
@@ -114,6 +115,7 @@ struct Raw {
     orders: RawOrders,
     sla: RawSla,
     limits: RawLimits,
+    queue: RawQueue,
 }
 
 impl Config {
@@ -206,6 +208,7 @@ impl Config {
             orders: orders_settings(raw.orders, orders_token)?,
             sla: sla_policy(raw.sla)?,
             limits: limit_settings(raw.limits)?,
+            queue: queue_config(raw.queue)?,
             discord_token,
         };
         config.validate()?;
@@ -449,6 +452,23 @@ mod tests {
             Config::load(None, env(&[("CASEBOT__SLA__URGENT_RESOLUTION_HOURS", "0")])).unwrap_err();
         assert!(
             err.to_string().contains("sla.urgent_resolution_hours"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn queue_sweeps_default_to_once_a_minute_with_a_three_minute_callback_deadline() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.queue.sweep_interval.as_secs(), 60);
+        assert_eq!(config.queue.callback_deadline, chrono::Duration::minutes(3));
+        assert_eq!(
+            config.queue.stuck,
+            crate::services::stuck::StuckPolicy::default()
+        );
+        let err =
+            Config::load(None, env(&[("CASEBOT__LIMITS__OUTBOUND_PER_SECOND", "51")])).unwrap_err();
+        assert!(
+            err.to_string().contains("limits.outbound_per_second"),
             "{err}"
         );
     }

@@ -238,6 +238,8 @@ pub(super) struct RawLimits {
     customer_window_secs: i64,
     server_mentions: i64,
     server_window_secs: i64,
+    customer_escalations_per_hour: i64,
+    outbound_per_second: i64,
 }
 
 /// Rate limits, each a count from 1 to 10,000 per window of 1 second to 1 day.
@@ -261,5 +263,76 @@ pub(super) fn limit_settings(
             ("limits.server_mentions", raw.server_mentions),
             ("limits.server_window_secs", raw.server_window_secs),
         )?,
+        escalations_per_customer: Rate {
+            events: in_range(
+                "limits.customer_escalations_per_hour",
+                raw.customer_escalations_per_hour,
+                1,
+                10_000,
+            )?,
+            per: Duration::from_secs(3600),
+        },
+        // Discord's global limit is 50 requests a second; casebot stays under it.
+        outbound_per_second: in_range(
+            "limits.outbound_per_second",
+            raw.outbound_per_second,
+            1,
+            50,
+        )?,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawQueue {
+    sweep_interval_secs: i64,
+    refund_pending_days: i64,
+    bot_messages_before_handover: i64,
+    mention_unanswered_minutes: i64,
+    callback_deadline_secs: i64,
+}
+
+/// How the human queue's sweepers behave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueConfig {
+    pub sweep_interval: std::time::Duration,
+    pub stuck: crate::services::stuck::StuckPolicy,
+    pub callback_deadline: chrono::Duration,
+}
+
+pub(super) fn queue_config(raw: RawQueue) -> Result<QueueConfig, ConfigError> {
+    Ok(QueueConfig {
+        sweep_interval: std::time::Duration::from_secs(in_range(
+            "queue.sweep_interval_secs",
+            raw.sweep_interval_secs,
+            1,
+            86_400,
+        )?),
+        stuck: crate::services::stuck::StuckPolicy {
+            refund_pending_days: in_range(
+                "queue.refund_pending_days",
+                raw.refund_pending_days,
+                1,
+                365,
+            )?,
+            max_customer_messages: in_range(
+                "queue.bot_messages_before_handover",
+                raw.bot_messages_before_handover,
+                1,
+                1_000,
+            )?,
+            mention_unanswered: chrono::Duration::minutes(in_range(
+                "queue.mention_unanswered_minutes",
+                raw.mention_unanswered_minutes,
+                1,
+                10_080,
+            )?),
+        },
+        callback_deadline: chrono::Duration::seconds(in_range(
+            "queue.callback_deadline_secs",
+            raw.callback_deadline_secs,
+            30,
+            86_400,
+        )?),
     })
 }

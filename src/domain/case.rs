@@ -112,6 +112,7 @@ macro_rules! parse_by_name {
         }
     };
 }
+pub(crate) use parse_by_name;
 
 parse_by_name!(
     CaseState,

@@ -54,6 +54,56 @@ pub enum AuthError {
     NotStaff { who: String },
     #[error("case is claimed by {assignee}; only they or a lead can do that")]
     NotAssignee { assignee: String },
+    #[error("case is not claimed; claim it first")]
+    NotClaimed,
+    #[error("only the staff member who claimed the case can see that")]
+    AssigneeOnly,
+}
+
+/// Work on a case that leaves its state as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// An internal note: any member of the team may add one.
+    Note,
+    /// A reply to the customer: the assignee's job (or a lead's).
+    Reply,
+    /// The customer's callback number: shown to the assignee and nobody else.
+    SeeCallback,
+}
+
+impl Work {
+    pub fn audit_name(self) -> &'static str {
+        match self {
+            Work::Note => "case.noted",
+            Work::Reply => "case.replied",
+            Work::SeeCallback => "callback.shown",
+        }
+    }
+}
+
+/// Checks that `who` (looked up as `member`) may do `work` on a case held by `assignee`.
+pub fn authorize_work(
+    who: &str,
+    member: Option<&StaffMember>,
+    work: Work,
+    assignee: Option<&str>,
+) -> Result<(), AuthError> {
+    let Some(member) = member else {
+        return Err(AuthError::NotStaff {
+            who: who.to_owned(),
+        });
+    };
+    let holds_it = assignee == Some(member.id.as_str());
+    match (work, assignee) {
+        (Work::Note, _) => Ok(()),
+        (Work::Reply | Work::SeeCallback, None) => Err(AuthError::NotClaimed),
+        (Work::Reply, Some(_)) if holds_it || member.role == Role::Lead => Ok(()),
+        (Work::Reply, Some(holder)) => Err(AuthError::NotAssignee {
+            assignee: holder.to_owned(),
+        }),
+        (Work::SeeCallback, Some(_)) if holds_it => Ok(()),
+        (Work::SeeCallback, Some(_)) => Err(AuthError::AssigneeOnly),
+    }
 }
 
 /// Checks that `who` (looked up as `member`) may apply `action` to a case held by `assignee`.
@@ -117,6 +167,41 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "case is claimed by ana; only they or a lead can do that"
+        );
+    }
+
+    #[test]
+    fn any_team_member_may_note_but_only_the_holder_or_a_lead_may_reply() {
+        let ana = member("ana", Role::Staff);
+        let ben = member("ben", Role::Staff);
+        let lee = member("lee", Role::Lead);
+        assert!(authorize_work("ben", Some(&ben), Work::Note, Some("ana")).is_ok());
+        assert!(authorize_work("ana", Some(&ana), Work::Reply, Some("ana")).is_ok());
+        assert!(authorize_work("lee", Some(&lee), Work::Reply, Some("ana")).is_ok());
+        assert_eq!(
+            authorize_work("ben", Some(&ben), Work::Reply, Some("ana")),
+            Err(AuthError::NotAssignee {
+                assignee: "ana".into()
+            })
+        );
+        assert_eq!(
+            authorize_work("ana", Some(&ana), Work::Reply, None),
+            Err(AuthError::NotClaimed)
+        );
+        assert_eq!(
+            authorize_work("eve", None, Work::Note, None),
+            Err(AuthError::NotStaff { who: "eve".into() })
+        );
+    }
+
+    #[test]
+    fn a_callback_number_is_shown_to_the_holder_and_not_even_to_a_lead() {
+        let ana = member("ana", Role::Staff);
+        let lee = member("lee", Role::Lead);
+        assert!(authorize_work("ana", Some(&ana), Work::SeeCallback, Some("ana")).is_ok());
+        assert_eq!(
+            authorize_work("lee", Some(&lee), Work::SeeCallback, Some("ana")),
+            Err(AuthError::AssigneeOnly)
         );
     }
 

@@ -4,15 +4,20 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::{Clock, SystemClock};
 use crate::domain::case::transition;
 use crate::domain::message::sha256_hex;
-use crate::domain::staff::{authorize, AuthError, StaffMember};
-use crate::domain::{ActorKind, CaseAction, CaseState, NewAuditEvent, TransitionError};
-use crate::store::{Store, StoreError, Tx};
+use crate::domain::phone::PhoneError;
+use crate::domain::staff::{authorize, authorize_work, AuthError, StaffMember, Work};
+use crate::domain::{
+    ActorKind, CaseAction, CaseState, Destination, NewAuditEvent, OutboxKind, Outgoing, Phone,
+    Priority, TransitionError,
+};
+use crate::render;
+use crate::store::{Callback, NewMessage, Store, StoreError, Tx};
 
 /// Who is acting on a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +54,12 @@ pub enum CaseError {
     #[error("case {0} changed while the action was applied; try again")]
     Contended(i64),
     #[error(transparent)]
+    InvalidPhone(#[from] PhoneError),
+    #[error("case {0} has no callback to make")]
+    NoCallback(i64),
+    #[error("a reply or note needs some text")]
+    EmptyText,
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -56,6 +67,7 @@ pub enum CaseError {
 pub struct CaseService {
     store: Store,
     clock: Arc<dyn Clock>,
+    callback_deadline: Duration,
 }
 
 impl CaseService {
@@ -64,7 +76,17 @@ impl CaseService {
     }
 
     pub fn with_clock(store: Store, clock: Arc<dyn Clock>) -> CaseService {
-        CaseService { store, clock }
+        CaseService {
+            store,
+            clock,
+            callback_deadline: Duration::minutes(3),
+        }
+    }
+
+    /// How soon a requested callback is due (default three minutes).
+    pub fn with_callback_deadline(mut self, deadline: Duration) -> CaseService {
+        self.callback_deadline = deadline;
+        self
     }
 
     /// Applies `action` to a case on behalf of casebot itself or a trusted adapter, and records
@@ -189,11 +211,18 @@ impl CaseService {
             CaseAction::Escalate { priority, reason } => {
                 tx.update_case_details(case_id, Some(*priority), Some(reason), None)
                     .await?;
+                let card = render::case_card(case_id, *priority, reason);
+                tx.enqueue(
+                    &[Outgoing::to_staff(case_id, OutboxKind::CaseCard, card)],
+                    now,
+                )
+                .await?;
                 json!({ "priority": priority.as_str(), "reason": reason })
             }
             CaseAction::Resolve { summary } => {
                 tx.update_case_details(case_id, None, None, Some(summary))
                     .await?;
+                tx.finish_callbacks(case_id, now).await?;
                 json!({ "summary_sha256": sha256_hex(summary.as_bytes()) })
             }
             CaseAction::Claim { staff } => json!({ "assignee": staff }),
@@ -257,6 +286,204 @@ impl CaseService {
         Ok(Some(case_id))
     }
 
+    /// Adds an internal note for the staff member `staff_id`. Notes go to the case's staff
+    /// thread and never to the customer.
+    pub async fn note(&self, case_id: i64, staff_id: &str, text: &str) -> Result<(), CaseError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(CaseError::EmptyText);
+        }
+        let now = self.clock.now();
+        let (mut tx, _) = self.begin_work(case_id, staff_id, Work::Note, now).await?;
+        tx.insert_note(case_id, staff_id, text, now).await?;
+        let note = Outgoing {
+            case_id: Some(case_id),
+            kind: OutboxKind::Note,
+            destination: Destination::CaseThread,
+            body: format!("Note from {staff_id}: {text}"),
+        };
+        tx.enqueue(&[note], now).await?;
+        tx.append_audit(&[staff_event(staff_id, Work::Note, case_id, text, now)])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replies to the customer for the staff member `staff_id`, who must hold the case (or be a
+    /// lead). The reply is stored on the case and queued for delivery to the customer's DMs.
+    /// `source_id` is the platform id of the staff message relayed, when there is one; relaying
+    /// the same one twice sends it once.
+    pub async fn reply(
+        &self,
+        case_id: i64,
+        staff_id: &str,
+        text: &str,
+        source_id: Option<&str>,
+    ) -> Result<(), CaseError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(CaseError::EmptyText);
+        }
+        let now = self.clock.now();
+        let (mut tx, _) = self.begin_work(case_id, staff_id, Work::Reply, now).await?;
+        let (customer_id, platform, user) = tx
+            .case_customer(case_id)
+            .await?
+            .ok_or(CaseError::NotFound(case_id))?;
+        let generated = format!("staff-reply:{case_id}:{}", now.timestamp_micros());
+        let message_id = source_id.unwrap_or(&generated);
+        let stored = tx
+            .insert_message(&NewMessage {
+                case_id,
+                customer_id,
+                platform: &platform,
+                platform_message_id: message_id,
+                channel_kind: "dm",
+                channel_id: &user,
+                author_kind: "staff",
+                body: text,
+                body_sha256: &sha256_hex(text.as_bytes()),
+                sent_at: now,
+                received_at: now,
+            })
+            .await?;
+        if stored.is_none() {
+            // Already relayed: the first relay queued it.
+            return Ok(());
+        }
+        let reply = Outgoing::to_customer(
+            case_id,
+            &user,
+            OutboxKind::StaffReply,
+            render::staff_reply(text),
+        );
+        tx.enqueue(&[reply], now).await?;
+        tx.append_audit(&[staff_event(staff_id, Work::Reply, case_id, text, now)])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a customer's request to be called back on `phone` (E.164). The case goes to the
+    /// queue at high priority if the bot had it, and staff are told with the number masked.
+    pub async fn request_callback(&self, case_id: i64, phone: &str) -> Result<Phone, CaseError> {
+        let phone = Phone::parse(phone)?;
+        let now = self.clock.now();
+        let due = now + self.callback_deadline;
+        let mut tx = self.store.begin().await?;
+        let (state, _) = tx
+            .case_state(case_id)
+            .await?
+            .ok_or(CaseError::NotFound(case_id))?;
+        let (customer_id, _, user) = tx
+            .case_customer(case_id)
+            .await?
+            .ok_or(CaseError::NotFound(case_id))?;
+        tx.insert_callback(case_id, &phone, now, due).await?;
+        let customer = |action: &'static str, details| NewAuditEvent {
+            at: now,
+            actor_kind: ActorKind::Customer,
+            actor_id: customer_id.to_string(),
+            action,
+            case_id: Some(case_id),
+            details,
+        };
+        let mut events = vec![customer(
+            "callback.requested",
+            json!({ "phone": phone.masked(), "due": due.to_rfc3339() }),
+        )];
+        let mut outgoing = vec![
+            Outgoing::to_staff(
+                case_id,
+                OutboxKind::Callback,
+                render::callback_notice(case_id, &phone.masked(), due),
+            ),
+            Outgoing::to_customer(
+                case_id,
+                &user,
+                OutboxKind::Reply,
+                render::callback_confirmation(case_id),
+            ),
+        ];
+        if state == CaseState::Open {
+            let reason = "callback_requested";
+            let escalate = CaseAction::Escalate {
+                priority: Priority::High,
+                reason: reason.into(),
+            };
+            let next = transition(state, None, &escalate)?;
+            if !tx
+                .set_case_state(case_id, (state, None), (next.state, None), now)
+                .await?
+            {
+                return Err(CaseError::Contended(case_id));
+            }
+            let priority = tx.case_priority(case_id).await?.max(Priority::High);
+            tx.update_case_details(case_id, Some(priority), Some(reason), None)
+                .await?;
+            events.push(customer(
+                next.audit_action,
+                json!({ "priority": priority.as_str(), "reason": reason }),
+            ));
+            outgoing.push(Outgoing::to_staff(
+                case_id,
+                OutboxKind::CaseCard,
+                render::case_card(case_id, priority, reason),
+            ));
+        }
+        tx.enqueue(&outgoing, now).await?;
+        tx.append_audit(&events).await?;
+        tx.commit().await?;
+        tracing::info!(case.id = case_id, phone = %phone, "callback requested");
+        Ok(phone)
+    }
+
+    /// The callback number, for the staff member who holds the case and nobody else. Each look
+    /// is audited.
+    pub async fn callback_for(&self, case_id: i64, staff_id: &str) -> Result<Callback, CaseError> {
+        let now = self.clock.now();
+        let (mut tx, _) = self
+            .begin_work(case_id, staff_id, Work::SeeCallback, now)
+            .await?;
+        let callback = tx
+            .open_callback(case_id)
+            .await?
+            .ok_or(CaseError::NoCallback(case_id))?;
+        tx.append_audit(&[NewAuditEvent {
+            at: now,
+            actor_kind: ActorKind::Staff,
+            actor_id: staff_id.to_owned(),
+            action: Work::SeeCallback.audit_name(),
+            case_id: Some(case_id),
+            details: json!({ "callback": callback.id }),
+        }])
+        .await?;
+        tx.commit().await?;
+        Ok(callback)
+    }
+
+    /// Opens the transaction for `work` on a case by `staff_id`, or records the refusal.
+    async fn begin_work(
+        &self,
+        case_id: i64,
+        staff_id: &str,
+        work: Work,
+        now: DateTime<Utc>,
+    ) -> Result<(Tx, CaseState), CaseError> {
+        let mut tx = self.store.begin().await?;
+        let (state, assignee) = tx
+            .case_state(case_id)
+            .await?
+            .ok_or(CaseError::NotFound(case_id))?;
+        let member = tx.staff_member(staff_id).await?;
+        if let Err(refused) = authorize_work(staff_id, member.as_ref(), work, assignee.as_deref()) {
+            let staff = Actor::staff(staff_id);
+            let attempted = work.audit_name();
+            return Err(refuse(tx, &staff, Some(case_id), attempted, refused, now).await?);
+        }
+        Ok((tx, state))
+    }
+
     async fn refusal_after_race(&self, case_id: i64, action: &CaseAction) -> CaseError {
         let current = match self.store.begin().await {
             Ok(mut tx) => tx.case_state(case_id).await,
@@ -270,6 +497,24 @@ impl CaseService {
             Ok(None) => CaseError::NotFound(case_id),
             Err(e) => CaseError::Store(e),
         }
+    }
+}
+
+/// The audit event for a note or reply: its size and fingerprint, never its text.
+fn staff_event(
+    staff_id: &str,
+    work: Work,
+    case_id: i64,
+    text: &str,
+    at: DateTime<Utc>,
+) -> NewAuditEvent {
+    NewAuditEvent {
+        at,
+        actor_kind: ActorKind::Staff,
+        actor_id: staff_id.to_owned(),
+        action: work.audit_name(),
+        case_id: Some(case_id),
+        details: json!({ "sha256": sha256_hex(text.as_bytes()), "bytes": text.len() }),
     }
 }
 

@@ -10,7 +10,7 @@ use super::intake::IntakeError;
 use super::limits::{RateLimits, Verdict, SLOW_DOWN};
 use super::routing::{Routed, RoutingError, RoutingService};
 use super::{IntakeOutcome, IntakeService};
-use crate::domain::{ActorKind, ChannelKind, InboundMessage, NewAuditEvent};
+use crate::domain::{ActorKind, ChannelKind, InboundMessage, NewAuditEvent, OutboxKind, Outgoing};
 use crate::render;
 use crate::store::{Store, StoreError};
 
@@ -75,16 +75,23 @@ impl Conversation {
         let customer = format!("{}:{}", msg.platform, msg.author_id);
         let server = public.then_some(msg.channel_id.as_str());
         if let Verdict::Limited { limit, notice } = self.limits.check_message(&customer, server) {
-            self.audit_limited(intake.case_id, limit, notice).await?;
+            self.audit_limited(intake.case_id, &msg.author_id, limit, notice)
+                .await?;
             return Ok(Handled {
                 notice: notice.then_some(SLOW_DOWN),
                 ..quiet
             });
         }
-        let routed = self
-            .routing
-            .route_message(intake.case_id, &msg.text)
-            .await?;
+        let routed = if public {
+            let (channel, message) = (&msg.channel_id, &msg.message_id);
+            self.routing
+                .route_public(intake.case_id, &msg.text, channel, message)
+                .await?
+        } else {
+            self.routing
+                .route_message(intake.case_id, &msg.text)
+                .await?
+        };
         Ok(Handled {
             public_ack: public.then(|| render::public_ack(intake.case_id)),
             routed: Some(routed),
@@ -92,15 +99,27 @@ impl Conversation {
         })
     }
 
+    /// Records that a message was held back, and queues the customer's one notice with it.
     async fn audit_limited(
         &self,
         case_id: i64,
+        customer_user: &str,
         limit: &str,
         notice: bool,
     ) -> Result<(), StoreError> {
+        let now = chrono::Utc::now();
         let mut tx = self.store.begin().await?;
+        if notice {
+            let slow_down = Outgoing::to_customer(
+                case_id,
+                customer_user,
+                OutboxKind::SlowDown,
+                SLOW_DOWN.into(),
+            );
+            tx.enqueue(&[slow_down], now).await?;
+        }
         tx.append_audit(&[NewAuditEvent {
-            at: chrono::Utc::now(),
+            at: now,
             actor_kind: ActorKind::System,
             actor_id: "rate-limits".into(),
             action: "rate.limited",

@@ -35,6 +35,10 @@ pub struct LimitSettings {
     pub per_customer: Rate,
     /// Public mentions of the bot in one server (default 30 per minute).
     pub mentions_per_server: Rate,
+    /// Escalations to the human queue one customer may cause (default 3 per hour).
+    pub escalations_per_customer: Rate,
+    /// Messages casebot sends per second, everywhere together (default 40; Discord allows 50).
+    pub outbound_per_second: u32,
 }
 
 impl Default for LimitSettings {
@@ -48,6 +52,11 @@ impl Default for LimitSettings {
                 events: 30,
                 per: Duration::from_secs(60),
             },
+            escalations_per_customer: Rate {
+                events: 3,
+                per: Duration::from_secs(3600),
+            },
+            outbound_per_second: 40,
         }
     }
 }
@@ -67,9 +76,19 @@ pub enum Verdict {
 type Keyed<C> =
     RateLimiter<String, HashMapStateStore<String>, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
+type Direct<C> = RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    C,
+    NoOpMiddleware<<C as Clock>::Instant>,
+>;
+
 pub struct RateLimits<C: Clock = DefaultClock> {
     customers: Keyed<C>,
     servers: Keyed<C>,
+    escalations: Keyed<C>,
+    outbound: Direct<C>,
+    clock: C,
     /// Keys currently over a limit and already told so.
     noticed: Mutex<HashSet<String>>,
 }
@@ -87,7 +106,23 @@ impl<C: Clock + Clone> RateLimits<C> {
                 settings.per_customer.quota(),
                 clock.clone(),
             ),
-            servers: RateLimiter::hashmap_with_clock(settings.mentions_per_server.quota(), clock),
+            servers: RateLimiter::hashmap_with_clock(
+                settings.mentions_per_server.quota(),
+                clock.clone(),
+            ),
+            escalations: RateLimiter::hashmap_with_clock(
+                settings.escalations_per_customer.quota(),
+                clock.clone(),
+            ),
+            outbound: RateLimiter::direct_with_clock(
+                Rate {
+                    events: settings.outbound_per_second,
+                    per: Duration::from_secs(1),
+                }
+                .quota(),
+                clock.clone(),
+            ),
+            clock,
             noticed: Mutex::new(HashSet::new()),
         }
     }
@@ -117,6 +152,22 @@ impl<C: Clock + Clone> RateLimits<C> {
                 notice: noticed.insert(key),
             },
         }
+    }
+}
+
+impl<C: Clock> RateLimits<C> {
+    /// Counts one escalation caused by `customer`; false when they are over the hourly limit and
+    /// the case should stay with the bot.
+    pub fn allow_escalation(&self, customer: &str) -> bool {
+        self.escalations.check_key(&customer.to_owned()).is_ok()
+    }
+
+    /// Takes one outbound send if the per-second budget has one; otherwise says how long until
+    /// it will.
+    pub fn take_outbound(&self) -> Result<(), Duration> {
+        self.outbound
+            .check()
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 }
 
@@ -175,6 +226,39 @@ mod tests {
             limits.check_message("c1", None),
             Verdict::Limited { notice: true, .. }
         ));
+    }
+
+    #[test]
+    fn a_customer_causes_at_most_three_escalations_an_hour() {
+        let clock = FakeRelativeClock::default();
+        let limits = limits(&clock);
+        for _ in 0..3 {
+            assert!(limits.allow_escalation("c1"));
+        }
+        assert!(!limits.allow_escalation("c1"));
+        assert!(limits.allow_escalation("c2"), "limits are per customer");
+        clock.advance(Duration::from_secs(20 * 60));
+        assert!(
+            limits.allow_escalation("c1"),
+            "one comes back every 20 minutes"
+        );
+        assert!(!limits.allow_escalation("c1"));
+    }
+
+    #[test]
+    fn outbound_sends_are_held_to_the_per_second_budget() {
+        let clock = FakeRelativeClock::default();
+        let limits = limits(&clock);
+        for _ in 0..40 {
+            assert_eq!(limits.take_outbound(), Ok(()));
+        }
+        let wait = limits.take_outbound().unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(25),
+            "{wait:?}"
+        );
+        clock.advance(wait);
+        assert_eq!(limits.take_outbound(), Ok(()));
     }
 
     #[test]

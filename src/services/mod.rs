@@ -7,6 +7,7 @@ pub mod cases;
 pub mod conversation;
 pub mod intake;
 pub mod limits;
+pub mod outbox;
 pub mod routing;
 pub mod sla;
 pub mod stuck;

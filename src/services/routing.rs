@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 
+use super::limits::RateLimits;
 use super::{Clock, SystemClock};
 use chrono::{DateTime, Utc};
 
@@ -18,7 +19,9 @@ use crate::domain::message::sha256_hex;
 use crate::domain::orders::{dollars, Order};
 use crate::domain::rules::{route, Facts, Rule};
 use crate::domain::signals::read_mood_normalised;
-use crate::domain::{ActorKind, CaseState, NewAuditEvent, Priority};
+use crate::domain::{
+    ActorKind, CaseState, Destination, NewAuditEvent, OutboxKind, Outgoing, Priority,
+};
 use crate::llm::{decide_intent, IntentOracle};
 use crate::orders::{OrderSource, OrderSourceError, OrderWrite};
 use crate::render;
@@ -55,12 +58,16 @@ pub struct RoutingService {
     policy: FlowPolicy,
     /// The shop's order-number format; by default the classifier's own.
     order_pattern: Option<regex::Regex>,
+    limits: Option<Arc<RateLimits>>,
     clock: Arc<dyn Clock>,
 }
 
 /// The reply when the order system fails: the case goes to a person instead.
 const FOLLOW_UP: &str = "I can't reach our order system right now, so a member of our team will \
                          follow up with you here.";
+
+/// The reason recorded when a customer's escalation is held back by the hourly limit.
+const ESCALATION_HELD: &str = "escalation_rate_limited";
 
 /// What self-service settled for one message.
 struct Settled {
@@ -84,6 +91,7 @@ impl RoutingService {
             rules: Arc::new(rules),
             policy,
             order_pattern: None,
+            limits: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -104,9 +112,40 @@ impl RoutingService {
         self
     }
 
-    /// Routes `text`, just taken in on `case_id`.
-    #[tracing::instrument(name = "routing", skip_all, fields(case.id = case_id))]
+    /// Holds a customer to the escalation rate limit: past it, their case stays with the bot.
+    pub fn with_limits(mut self, limits: Arc<RateLimits>) -> RoutingService {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Routes `text`, just taken in on `case_id` from the customer's DMs, and queues the reply.
     pub async fn route_message(&self, case_id: i64, text: &str) -> Result<Routed, RoutingError> {
+        self.route(case_id, text, None).await
+    }
+
+    /// Routes a public mention: the reply goes by DM, and the public channel gets only the
+    /// acknowledgement, as a reply to `message_id` in `channel_id`.
+    pub async fn route_public(
+        &self,
+        case_id: i64,
+        text: &str,
+        channel_id: &str,
+        message_id: &str,
+    ) -> Result<Routed, RoutingError> {
+        let channel = Destination::Channel {
+            channel_id: channel_id.to_owned(),
+            reply_to: Some(message_id.to_owned()),
+        };
+        self.route(case_id, text, Some(channel)).await
+    }
+
+    #[tracing::instrument(name = "routing", skip_all, fields(case.id = case_id))]
+    async fn route(
+        &self,
+        case_id: i64,
+        text: &str,
+        public: Option<Destination>,
+    ) -> Result<Routed, RoutingError> {
         let now = self.clock.now();
         // Lower-case once; the classifier, the mood and the order-number pattern all read it.
         let norm = normalise(text);
@@ -172,14 +211,26 @@ impl RoutingService {
                 priority = priority.max(Priority::High);
             }
         }
-        let escalated = routing.escalate || escalate_reason.is_some();
-        let reply = render::routing_reply(
+        let mut escalated = routing.escalate || escalate_reason.is_some();
+        // Only a customer-caused move into the queue counts against their hourly limit.
+        let held = escalated
+            && case.state == CaseState::Open
+            && self
+                .limits
+                .as_ref()
+                .is_some_and(|l| !l.allow_escalation(&case.customer_id.to_string()));
+        let mut reply = render::routing_reply(
             case_id,
             routing.safety_notice.as_deref(),
             &settled.outcome.reply,
-            escalated,
-            routing.offer_human,
+            escalated && !held,
+            routing.offer_human && !held,
         );
+        if held {
+            escalated = false;
+            reasons.push(ESCALATION_HELD.to_owned());
+            reply = format!("{reply} {}", render::escalation_held(case_id));
+        }
         let routed = Routed {
             intent,
             priority,
@@ -212,7 +263,21 @@ impl RoutingService {
             "priority": priority.as_str(),
             "reply_sha256": sha256_hex(routed.reply.as_bytes()),
         });
-        self.record(case_id, case.state, update, details, &routed)
+        let mut outgoing = vec![Outgoing::to_customer(
+            case_id,
+            &case.customer_user,
+            OutboxKind::Reply,
+            routed.reply.clone(),
+        )];
+        if let Some(channel) = public {
+            outgoing.push(Outgoing {
+                case_id: Some(case_id),
+                kind: OutboxKind::PublicAck,
+                destination: channel,
+                body: render::public_ack(case_id),
+            });
+        }
+        self.record(case_id, case.state, update, details, &routed, outgoing)
             .await?;
         Ok(routed)
     }
@@ -292,6 +357,7 @@ impl RoutingService {
         mut update: RoutingUpdate<'_>,
         routed_details: serde_json::Value,
         routed: &Routed,
+        mut outgoing: Vec<Outgoing>,
     ) -> Result<(), RoutingError> {
         let at = update.at;
         let escalation_reason = routed.escalated.then(|| routed.reasons.join("; "));
@@ -321,7 +387,18 @@ impl RoutingService {
             let details =
                 json!({ "priority": routed.priority.as_str(), "reason": escalation_reason });
             events.push(bot("case.escalated", details));
+            let card = render::case_card(case_id, routed.priority, &routed.reasons.join("; "));
+            outgoing.push(Outgoing::to_staff(case_id, OutboxKind::CaseCard, card));
         }
+        if routed.reasons.iter().any(|r| r == ESCALATION_HELD) {
+            let details = json!({ "limit": "escalations_per_customer", "notice": false });
+            events.push(NewAuditEvent {
+                actor_kind: ActorKind::System,
+                actor_id: "rate-limits".into(),
+                ..bot("rate.limited", details)
+            });
+        }
+        tx.enqueue(&outgoing, at).await?;
         tx.append_audit(&events).await?;
         tx.commit().await?;
         Ok(())

@@ -9,7 +9,8 @@ use super::{Clock, SystemClock};
 use chrono::{DateTime, Utc};
 
 use crate::domain::sla::{breach, bump, BreachKind, SlaClock, SlaPolicy};
-use crate::domain::{ActorKind, NewAuditEvent, Priority};
+use crate::domain::{ActorKind, NewAuditEvent, OutboxKind, Outgoing, Priority};
+use crate::render;
 use crate::store::{Store, StoreError};
 
 /// One breach found by a sweep: staff are to be told about it.
@@ -58,9 +59,40 @@ impl SlaSweeper {
             }
             match page.last() {
                 Some((last, _)) if page.len() as i64 == BATCH => after = *last,
-                _ => return Ok(found),
+                _ => break,
             }
         }
+        Ok(found)
+    }
+
+    /// Reports callbacks past their deadline to staff, once each, audited. Returns their cases.
+    pub async fn sweep_callbacks(&self) -> Result<Vec<i64>, StoreError> {
+        let now = self.clock.now();
+        let mut overdue = Vec::new();
+        for (callback_id, case_id) in self.store.overdue_callbacks(now).await? {
+            let mut tx = self.store.begin().await?;
+            if !tx.mark_callback_breach(callback_id, now).await? {
+                continue;
+            }
+            let notice = render::callback_overdue_notice(case_id);
+            tx.enqueue(
+                &[Outgoing::to_staff(case_id, OutboxKind::Callback, notice)],
+                now,
+            )
+            .await?;
+            tx.append_audit(&[NewAuditEvent {
+                at: now,
+                actor_kind: ActorKind::System,
+                actor_id: "sla".into(),
+                action: "callback.overdue",
+                case_id: Some(case_id),
+                details: json!({ "callback": callback_id, "notify": "staff" }),
+            }])
+            .await?;
+            tx.commit().await?;
+            overdue.push(case_id);
+        }
+        Ok(overdue)
     }
 
     /// Records the breach this clock shows, if any and if no other sweeper recorded it first.
@@ -78,6 +110,12 @@ impl SlaSweeper {
         if !tx.mark_breach(case_id, kind, to, now).await? {
             return Ok(None);
         }
+        let notice = render::sla_breach_notice(case_id, kind, to);
+        tx.enqueue(
+            &[Outgoing::to_staff(case_id, OutboxKind::SlaBreach, notice)],
+            now,
+        )
+        .await?;
         tx.append_audit(&[NewAuditEvent {
             at: now,
             actor_kind: ActorKind::System,

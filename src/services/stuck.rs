@@ -8,15 +8,18 @@ use serde_json::json;
 
 use super::{Clock, SystemClock};
 use crate::domain::flows::{self, FlowPolicy, Next};
-use crate::domain::{ActorKind, CaseState, NewAuditEvent};
+use crate::domain::{ActorKind, CaseState, NewAuditEvent, OutboxKind, Outgoing};
 use crate::orders::OrderSource;
+use crate::render;
 use crate::store::{OpenCase, Store, StoreError, JOB_STUCK_SWEEP};
 
-/// How long a refund may stay pending, and how many customer messages the bot gets.
+/// How long a refund may stay pending, how many customer messages the bot gets, and how long a
+/// public mention may go unanswered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StuckPolicy {
     pub refund_pending_days: i64,
     pub max_customer_messages: i64,
+    pub mention_unanswered: Duration,
 }
 
 impl Default for StuckPolicy {
@@ -24,6 +27,7 @@ impl Default for StuckPolicy {
         StuckPolicy {
             refund_pending_days: 5,
             max_customer_messages: 3,
+            mention_unanswered: Duration::minutes(15),
         }
     }
 }
@@ -93,6 +97,13 @@ impl StuckSweeper {
         if case.waiting_until.is_some_and(|until| until <= now) {
             return Some("missing_delivery_window_ended");
         }
+        if let Some(mention) = case.last_mention_at {
+            // Answered means delivered: a reply still in the outbox has not reached anyone.
+            let answered = case.last_answer_at.is_some_and(|at| at >= mention);
+            if !answered && now - mention >= self.policy.mention_unanswered {
+                return Some("public_mention_unanswered");
+            }
+        }
         if case.customer_messages >= self.policy.max_customer_messages {
             return Some("bot_not_resolving");
         }
@@ -142,6 +153,23 @@ impl StuckSweeper {
             case_id: Some(case_id),
             details,
         };
+        let priority = tx.case_priority(case_id).await?;
+        tx.enqueue(
+            &[
+                Outgoing::to_staff(
+                    case_id,
+                    OutboxKind::CaseCard,
+                    render::case_card(case_id, priority, reason),
+                ),
+                Outgoing::to_staff(
+                    case_id,
+                    OutboxKind::StuckCase,
+                    render::stuck_notice(case_id, reason),
+                ),
+            ],
+            now,
+        )
+        .await?;
         tx.append_audit(&[
             event("case.stuck", json!({ "reason": reason })),
             event("case.escalated", json!({ "reason": reason })),

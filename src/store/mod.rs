@@ -20,11 +20,11 @@ use sqlx::{AnyPool, FromRow, Row};
 
 use crate::domain::audit::{AuditEvent, ChainProblem, ChainReport, ChainVerifier};
 use crate::domain::sla::SlaClock;
-use crate::domain::{CaseState, Origin, Priority};
+use crate::domain::{CaseState, NewAuditEvent, Origin, Priority};
 
 pub use orders::OrderWrite;
-pub use postgres::JOB_STUCK_SWEEP;
-pub use tx::{CaseRouting, NewCase, NewMessage, RoutingUpdate, Tx};
+pub use postgres::{JOB_SLA_SWEEP, JOB_STUCK_SWEEP};
+pub use tx::{Callback, CaseRouting, NewCase, NewMessage, OutboxEntry, RoutingUpdate, Tx};
 
 /// Which database a [`Store`] talks to, picked from the URL scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +183,8 @@ impl Store {
             customer_ref: row.try_get(3)?,
             priority: parse_column(&row, "priority")?,
             flow: row.try_get(5)?,
+            customer_id: row.try_get(6)?,
+            customer_user: row.try_get(7)?,
         }))
     }
 
@@ -272,6 +274,12 @@ impl Store {
                         .map(from_millis),
                     updated_at: from_millis(row.try_get("updated_at")?),
                     customer_messages: row.try_get("customer_messages")?,
+                    last_mention_at: row
+                        .try_get::<Option<i64>, _>("last_mention_at")?
+                        .map(from_millis),
+                    last_answer_at: row
+                        .try_get::<Option<i64>, _>("last_answer_at")?
+                        .map(from_millis),
                 })
             })
             .collect()
@@ -306,6 +314,125 @@ impl Store {
             return Err(e.into());
         }
         result.map(Some)
+    }
+
+    /// Leases up to `limit` due outbox entries to this dispatcher until `lease_until`.
+    pub async fn lease_due_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut tx = self.begin().await?;
+        let entries = tx.lease_due_outbox(now, lease_until, limit).await?;
+        tx.commit().await?;
+        Ok(entries)
+    }
+
+    /// Records a delivery; false when the entry was no longer pending.
+    pub async fn mark_outbox_sent(
+        &self,
+        id: i64,
+        platform_message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(queries::MARK_OUTBOX_SENT)
+            .bind(id)
+            .bind(at.timestamp_millis())
+            .bind(platform_message_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Puts an entry back for another attempt at `at`, noting why this one failed.
+    pub async fn reschedule_outbox(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(queries::RESCHEDULE_OUTBOX)
+            .bind(id)
+            .bind(at.timestamp_millis())
+            .bind(error)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives up on an entry for good, with the reason, and audits it in the same transaction.
+    pub async fn fail_outbox(
+        &self,
+        entry: &OutboxEntry,
+        error: &str,
+        event: NewAuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let result = sqlx::query(queries::MARK_OUTBOX_FAILED)
+            .bind(entry.id)
+            .bind(error)
+            .execute(&mut *tx.inner)
+            .await?;
+        if result.rows_affected() == 1 {
+            tx.append_audit(&[event]).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Entries still waiting for delivery.
+    pub async fn outbox_backlog(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(queries::COUNT_OUTBOX_PENDING)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Everything queued for a case, oldest first, with each entry's state.
+    pub async fn case_outbox(
+        &self,
+        case_id: i64,
+    ) -> Result<Vec<(OutboxEntry, String)>, StoreError> {
+        let rows = sqlx::query(queries::SELECT_CASE_OUTBOX)
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((OutboxEntry::from_row(row)?, row.try_get("state")?)))
+            .collect()
+    }
+
+    /// The case's internal notes: `(author, text, when)`, oldest first.
+    pub async fn case_notes(
+        &self,
+        case_id: i64,
+    ) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
+        let rows = sqlx::query(queries::SELECT_CASE_NOTES)
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("author")?,
+                    r.try_get("body")?,
+                    from_millis(r.try_get("created_at")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Callbacks past their deadline and not yet reported: `(callback id, case id)`.
+    pub async fn overdue_callbacks(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let rows = sqlx::query(queries::SELECT_OVERDUE_CALLBACKS)
+            .bind(now.timestamp_millis())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("case_id")?)))
+            .collect()
     }
 
     /// Links a platform user to the order system's customer id.
@@ -420,6 +547,10 @@ pub struct OpenCase {
     pub waiting_until: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     pub customer_messages: i64,
+    /// When the customer last mentioned the bot in public on this case.
+    pub last_mention_at: Option<DateTime<Utc>>,
+    /// When an answer to the customer (public or DM) was last delivered.
+    pub last_answer_at: Option<DateTime<Utc>>,
 }
 
 /// A case as stored.

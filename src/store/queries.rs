@@ -56,12 +56,14 @@ pub const INSERT_CASE: &str = "\
     ON CONFLICT (customer_id) WHERE state IN ('open', 'escalated', 'claimed') DO NOTHING \
     RETURNING id";
 
-/// A compare-and-set on the state: no row changes when someone else moved the case first.
+/// A compare-and-set on the state: no row changes when someone else moved the case first. A case
+/// released back to the queue keeps its escalation time, and with it its place in the queue.
 pub const UPDATE_CASE_STATE: &str = "\
     UPDATE cases SET state = $1, assignee = $2, updated_at = $3, \
         resolved_at = CASE WHEN $1 = 'resolved' THEN $3 ELSE resolved_at END, \
         closed_at = CASE WHEN $1 = 'closed' THEN $3 ELSE closed_at END, \
-        escalated_at = CASE WHEN $1 = 'escalated' THEN $3 ELSE escalated_at END, \
+        escalated_at = CASE WHEN $1 = 'escalated' AND state <> 'claimed' THEN $3 \
+            ELSE escalated_at END, \
         claimed_at = CASE WHEN $1 = 'claimed' THEN $3 ELSE claimed_at END, \
         first_response_at = COALESCE(first_response_at, CASE WHEN $1 = 'claimed' THEN $3 END) \
     WHERE id = $4 AND state = $5 AND COALESCE(assignee, '') = COALESCE($6, '')";
@@ -91,7 +93,8 @@ pub const INSERT_AUDIT_EVENT: &str = "\
 pub const UPDATE_AUDIT_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
 
 pub const SELECT_CASE_ROUTING: &str = "\
-    SELECT c.state, c.human_requests, c.order_number, cu.external_customer_id, c.priority, c.flow \
+    SELECT c.state, c.human_requests, c.order_number, cu.external_customer_id, c.priority, c.flow, \
+        c.customer_id, cu.platform_user_id \
     FROM cases c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1";
 
 pub const UPDATE_CASE_ROUTING: &str = "\
@@ -154,12 +157,81 @@ pub const MARK_RESOLUTION_BREACH: &str = "\
             ELSE 0 END \
     WHERE id = $1 AND resolution_breached_at IS NULL";
 
-/// Cases the bot is still handling, with what the stuck-case sweeper looks at.
+/// Cases the bot is still handling, with what the stuck-case sweeper looks at: the customer's
+/// messages, their latest public mention, and the latest answer actually delivered to them.
 pub const SELECT_OPEN_FOR_SWEEP: &str = "\
     SELECT c.id, c.intent, c.order_number, c.waiting_until, c.updated_at, \
         (SELECT COUNT(*) FROM messages m WHERE m.case_id = c.id AND m.author_kind = 'customer') \
-            AS customer_messages \
+            AS customer_messages, \
+        (SELECT MAX(m.received_at) FROM messages m \
+            WHERE m.case_id = c.id AND m.author_kind = 'customer' AND m.channel_kind = 'public') \
+            AS last_mention_at, \
+        (SELECT MAX(o.sent_at) FROM outbox o WHERE o.case_id = c.id AND o.state = 'sent' \
+            AND o.destination IN ('customer_dm', 'channel')) AS last_answer_at \
     FROM cases c WHERE c.state = 'open' AND c.id > $2 ORDER BY c.id LIMIT $1";
 
 pub const SET_CUSTOMER_BLOCKED: &str = "\
     UPDATE customers SET blocked = $2 WHERE id = (SELECT customer_id FROM cases WHERE id = $1)";
+
+pub const SELECT_CASE_PRIORITY: &str = "SELECT priority FROM cases WHERE id = $1";
+
+pub const SELECT_CASE_CUSTOMER: &str = "\
+    SELECT c.customer_id, cu.platform, cu.platform_user_id FROM cases c JOIN customers cu ON cu.id = c.customer_id \
+    WHERE c.id = $1";
+
+pub const INSERT_OUTBOX: &str = "\
+    INSERT INTO outbox (case_id, kind, destination, target, reply_to, body, next_attempt_at, \
+        created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+
+/// Leases due entries to one dispatcher: their next attempt moves to the lease's end, so another
+/// dispatcher (or this one after a crash) takes them again only once the lease has run out.
+/// PostgreSQL adds `FOR UPDATE SKIP LOCKED` inside, so dispatchers lease disjoint entries.
+pub const LEASE_DUE_OUTBOX_HEAD: &str = "\
+    UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2 \
+    WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1 \
+        ORDER BY next_attempt_at, id LIMIT $3";
+
+pub const LEASE_DUE_OUTBOX_TAIL: &str = ") \
+    RETURNING id, case_id, kind, destination, target, reply_to, body, attempts";
+
+pub const MARK_OUTBOX_SENT: &str = "\
+    UPDATE outbox SET state = 'sent', sent_at = $2, platform_message_id = $3, last_error = NULL \
+    WHERE id = $1 AND state = 'pending'";
+
+pub const RESCHEDULE_OUTBOX: &str = "\
+    UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND state = 'pending'";
+
+pub const MARK_OUTBOX_FAILED: &str = "\
+    UPDATE outbox SET state = 'failed', last_error = $2 WHERE id = $1 AND state = 'pending'";
+
+pub const COUNT_OUTBOX_PENDING: &str = "SELECT COUNT(*) FROM outbox WHERE state = 'pending'";
+
+pub const SELECT_CASE_OUTBOX: &str = "\
+    SELECT id, case_id, kind, destination, target, reply_to, body, attempts, state \
+    FROM outbox WHERE case_id = $1 ORDER BY id";
+
+pub const INSERT_NOTE: &str = "\
+    INSERT INTO case_notes (case_id, author, body, created_at) VALUES ($1, $2, $3, $4)";
+
+pub const SELECT_CASE_NOTES: &str = "\
+    SELECT author, body, created_at FROM case_notes WHERE case_id = $1 ORDER BY id";
+
+pub const INSERT_CALLBACK: &str = "\
+    INSERT INTO callbacks (case_id, phone, requested_at, due_at) VALUES ($1, $2, $3, $4)";
+
+/// The case's callback still to make, latest request first.
+pub const SELECT_OPEN_CALLBACK: &str = "\
+    SELECT id, phone, requested_at, due_at FROM callbacks \
+    WHERE case_id = $1 AND done_at IS NULL ORDER BY id DESC LIMIT 1";
+
+pub const SELECT_OVERDUE_CALLBACKS: &str = "\
+    SELECT id, case_id FROM callbacks \
+    WHERE done_at IS NULL AND breached_at IS NULL AND due_at <= $1 ORDER BY due_at, id";
+
+/// Records a missed callback deadline once.
+pub const MARK_CALLBACK_BREACH: &str = "\
+    UPDATE callbacks SET breached_at = $2 WHERE id = $1 AND breached_at IS NULL";
+
+pub const FINISH_CALLBACKS: &str = "\
+    UPDATE callbacks SET done_at = $2 WHERE case_id = $1 AND done_at IS NULL";

@@ -16,8 +16,9 @@ pub const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// The transaction already holds SQLite's single write lock, so a plain read is enough.
 pub const LOCK_AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 
-/// SQLite has one writer at a time, so the write transaction already excludes other claimers.
-pub const NEXT_IN_QUEUE_LOCK: &str = "";
+/// SQLite has one writer at a time, so the write transaction already excludes other claimers
+/// and dispatchers.
+pub const SKIP_LOCKED: &str = "";
 
 /// How long a writer waits for the lock before giving up, in milliseconds.
 const BUSY_TIMEOUT_MS: u32 = 10_000;

@@ -8,11 +8,11 @@ use super::{from_millis, postgres, queries, sqlite, Backend, StoreError};
 use crate::domain::audit::AuditEvent;
 use crate::domain::sla::BreachKind;
 use crate::domain::staff::StaffMember;
-use crate::domain::{CaseState, NewAuditEvent, Origin, Priority};
+use crate::domain::{CaseState, NewAuditEvent, Origin, Outgoing, Phone, Priority};
 
 /// A write transaction. Dropping it without [`Tx::commit`] rolls everything back.
 pub struct Tx {
-    inner: Transaction<'static, Any>,
+    pub(super) inner: Transaction<'static, Any>,
     backend: Backend,
 }
 
@@ -52,6 +52,9 @@ pub struct CaseRouting {
     pub priority: Priority,
     /// The self-service flow that answered last, when it expects a follow-up.
     pub flow: Option<String>,
+    pub customer_id: i64,
+    /// The customer's platform user id, where their DMs go.
+    pub customer_user: String,
 }
 
 /// What routing writes back to a case.
@@ -272,8 +275,8 @@ impl Tx {
     /// The case at the head of the queue, locked for this transaction.
     pub async fn next_in_queue(&mut self) -> Result<Option<i64>, StoreError> {
         let lock = match self.backend {
-            Backend::Sqlite => sqlite::NEXT_IN_QUEUE_LOCK,
-            Backend::Postgres => postgres::NEXT_IN_QUEUE_LOCK,
+            Backend::Sqlite => sqlite::SKIP_LOCKED,
+            Backend::Postgres => postgres::SKIP_LOCKED,
         };
         let sql = format!("{}{lock}", queries::SELECT_NEXT_IN_QUEUE);
         Ok(sqlx::query_scalar(&sql)
@@ -356,5 +359,202 @@ impl Tx {
             .execute(&mut *self.inner)
             .await?;
         Ok(())
+    }
+
+    /// The case's customer: `(customer id, platform, platform user id)`; the last is where
+    /// their DMs go.
+    pub async fn case_customer(
+        &mut self,
+        case_id: i64,
+    ) -> Result<Option<(i64, String, String)>, StoreError> {
+        let row = sqlx::query(queries::SELECT_CASE_CUSTOMER)
+            .bind(case_id)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
+    }
+
+    pub async fn case_priority(&mut self, case_id: i64) -> Result<Priority, StoreError> {
+        let priority: String = sqlx::query_scalar(queries::SELECT_CASE_PRIORITY)
+            .bind(case_id)
+            .fetch_one(&mut *self.inner)
+            .await?;
+        priority
+            .parse()
+            .map_err(|e: crate::domain::case::UnknownName| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// Queues messages for delivery; they are sent only if this transaction commits.
+    pub async fn enqueue(
+        &mut self,
+        messages: &[Outgoing],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for m in messages {
+            let (destination, target, reply_to) = m.destination.to_columns();
+            sqlx::query(queries::INSERT_OUTBOX)
+                .bind(m.case_id)
+                .bind(m.kind.as_str())
+                .bind(destination)
+                .bind(target)
+                .bind(reply_to)
+                .bind(&m.body)
+                .bind(at.timestamp_millis())
+                .execute(&mut *self.inner)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn insert_note(
+        &mut self,
+        case_id: i64,
+        author: &str,
+        body: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(queries::INSERT_NOTE)
+            .bind(case_id)
+            .bind(author)
+            .bind(body)
+            .bind(at.timestamp_millis())
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_callback(
+        &mut self,
+        case_id: i64,
+        phone: &Phone,
+        at: DateTime<Utc>,
+        due: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(queries::INSERT_CALLBACK)
+            .bind(case_id)
+            .bind(phone.expose())
+            .bind(at.timestamp_millis())
+            .bind(due.timestamp_millis())
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// The callback still to make on this case, if any.
+    pub async fn open_callback(&mut self, case_id: i64) -> Result<Option<Callback>, StoreError> {
+        let row = sqlx::query(queries::SELECT_OPEN_CALLBACK)
+            .bind(case_id)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        row.map(|r| {
+            let phone: String = r.try_get("phone")?;
+            Ok(Callback {
+                id: r.try_get("id")?,
+                phone: Phone::parse(&phone).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                requested_at: from_millis(r.try_get("requested_at")?),
+                due_at: from_millis(r.try_get("due_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    /// Records a missed callback deadline; false when it was already recorded.
+    pub async fn mark_callback_breach(
+        &mut self,
+        callback_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(queries::MARK_CALLBACK_BREACH)
+            .bind(callback_id)
+            .bind(at.timestamp_millis())
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Marks the case's callbacks as done (the case was resolved).
+    pub async fn finish_callbacks(
+        &mut self,
+        case_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(queries::FINISH_CALLBACKS)
+            .bind(case_id)
+            .bind(at.timestamp_millis())
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// Leases up to `limit` due outbox entries until `lease_until`.
+    pub async fn lease_due_outbox(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let lock = match self.backend {
+            Backend::Sqlite => sqlite::SKIP_LOCKED,
+            Backend::Postgres => postgres::SKIP_LOCKED,
+        };
+        let sql = format!(
+            "{}{lock}{}",
+            queries::LEASE_DUE_OUTBOX_HEAD,
+            queries::LEASE_DUE_OUTBOX_TAIL
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now.timestamp_millis())
+            .bind(lease_until.timestamp_millis())
+            .bind(limit)
+            .fetch_all(&mut *self.inner)
+            .await?;
+        let mut entries = rows
+            .iter()
+            .map(OutboxEntry::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.sort_by_key(|e| e.id);
+        Ok(entries)
+    }
+}
+
+/// A requested callback, with the number in full: show it only to the case's claimer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Callback {
+    pub id: i64,
+    pub phone: Phone,
+    pub requested_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+}
+
+/// A queued message as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub case_id: Option<i64>,
+    pub kind: crate::domain::OutboxKind,
+    pub destination: crate::domain::Destination,
+    pub body: String,
+    /// Delivery attempts so far, this one included.
+    pub attempts: i64,
+}
+
+impl OutboxEntry {
+    pub(super) fn from_row(row: &sqlx::any::AnyRow) -> Result<OutboxEntry, StoreError> {
+        let destination: String = row.try_get("destination")?;
+        let destination = crate::domain::Destination::from_columns(
+            &destination,
+            row.try_get("target")?,
+            row.try_get("reply_to")?,
+        )
+        .ok_or_else(|| StoreError::Corrupt(format!("outbox destination {destination:?}")))?;
+        Ok(OutboxEntry {
+            id: row.try_get("id")?,
+            case_id: row.try_get("case_id")?,
+            kind: super::parse_column(row, "kind")?,
+            destination,
+            body: row.try_get("body")?,
+            attempts: row.try_get("attempts")?,
+        })
     }
 }

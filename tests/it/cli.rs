@@ -235,6 +235,44 @@ async fn staff_work_the_queue_from_the_command_line(backend: Backend) {
     let next = casebot(&db.url, &["queue", "next", "--as", "ana"]);
     assert!(stdout(&next).starts_with("ana claimed case #"), "{next:?}");
     let case_id = entries[0]["case_id"].to_string();
+    let run = |args: &[&str]| {
+        let out = casebot(&db.url, args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        stdout(&out)
+    };
+    run(&[
+        "queue",
+        "note",
+        &case_id,
+        "reset their password",
+        "--as",
+        "ana",
+    ]);
+    let reply = run(&[
+        "queue",
+        "reply",
+        &case_id,
+        "Your account is safe again.",
+        "--as",
+        "ana",
+    ]);
+    assert_eq!(
+        reply,
+        format!("reply to case #{case_id} queued for delivery\n")
+    );
+    let asked = run(&["call-me", "--case", &case_id, "--phone", "+1 415 555 0100"]);
+    assert!(
+        asked.contains("+14*******00") && !asked.contains("5550100"),
+        "{asked}"
+    );
+    let shown = run(&["queue", "callback", &case_id, "--as", "ana"]);
+    assert!(shown.starts_with("call +14155550100 for case #"), "{shown}");
+    let bad = casebot(
+        &db.url,
+        &["call-me", "--case", &case_id, "--phone", "555-0100"],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("country code"));
     let resolve = casebot(
         &db.url,
         &[

@@ -12,6 +12,7 @@ mod http_orders;
 mod intake;
 mod llm;
 mod orders;
+mod outbox;
 mod queue;
 mod routing;
 mod sla;

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use casebot::domain::staff::{AuthError, Role, StaffMember};
-use casebot::domain::{CaseAction, CaseState, Priority};
+use casebot::domain::{CaseAction, CaseState, Destination, OutboxKind, Priority};
 use casebot::services::{Actor, CaseError, CaseService, IntakePolicy, IntakeService};
 use casebot::store::{Backend, Store};
 use chrono::Duration;
@@ -21,6 +21,9 @@ on_both_backends!(
     someone_off_the_team_is_refused_and_the_refusal_is_audited,
     only_the_assignee_or_a_lead_may_release_transfer_or_resolve,
     a_blocked_customer_is_stored_but_marked_for_no_reply,
+    a_released_case_keeps_its_place_in_the_queue,
+    a_staff_reply_is_queued_for_the_customer_and_a_note_never_is,
+    a_callback_number_is_validated_masked_and_shown_only_to_the_claimer,
 );
 
 const PRIORITIES: [Priority; 4] = [
@@ -282,5 +285,196 @@ async fn a_blocked_customer_is_stored_but_marked_for_no_reply(backend: Backend) 
     cases.set_blocked(case, "ana", false).await.unwrap();
     let after = intake.receive(&dm("troll", "m3", "sorry")).await.unwrap();
     assert!(!after.customer_blocked);
+    db.cleanup().await;
+}
+
+async fn a_released_case_keeps_its_place_in_the_queue(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let clock = Arc::new(TestClock::new());
+    // Four cases of each priority in turn: the first and the fifth are both low.
+    let made = escalated(&store, &clock, 8).await;
+    hire(&store, &["ana", "ben"], Role::Staff).await;
+    let cases = CaseService::with_clock(store.clone(), clock.clone());
+    let (older, newer) = (made[0].0, made[4].0);
+    let claim = CaseAction::Claim {
+        staff: "ana".into(),
+    };
+    cases.apply_as_staff(older, "ana", claim).await.unwrap();
+    clock.advance(Duration::minutes(10));
+    cases
+        .apply_as_staff(older, "ana", CaseAction::Release)
+        .await
+        .unwrap();
+    let low: Vec<i64> = store
+        .queue(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.priority == Priority::Low)
+        .map(|e| e.case_id)
+        .collect();
+    assert_eq!(low, [older, newer], "the released case is still ahead");
+    db.cleanup().await;
+}
+
+async fn a_staff_reply_is_queued_for_the_customer_and_a_note_never_is(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let clock = Arc::new(TestClock::new());
+    let case = escalated(&store, &clock, 1).await[0].0;
+    hire(&store, &["ana", "ben"], Role::Staff).await;
+    let cases = CaseService::with_clock(store.clone(), clock.clone());
+    let claim = CaseAction::Claim {
+        staff: "ana".into(),
+    };
+    cases.apply_as_staff(case, "ana", claim).await.unwrap();
+
+    cases
+        .note(
+            case,
+            "ben",
+            "customer sounds like a reseller; check order history",
+        )
+        .await
+        .unwrap();
+    cases
+        .reply(
+            case,
+            "ana",
+            "I've reissued your parcel; it ships today.",
+            None,
+        )
+        .await
+        .unwrap();
+    let err = cases
+        .reply(case, "ben", "hello from ben", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CaseError::Unauthorized(AuthError::NotAssignee { .. })),
+        "{err:?}"
+    );
+    let err = cases.note(case, "mallory", "hi").await.unwrap_err();
+    assert!(matches!(
+        err,
+        CaseError::Unauthorized(AuthError::NotStaff { .. })
+    ));
+
+    let queued = store.case_outbox(case).await.unwrap();
+    let to_customer: Vec<&str> = queued
+        .iter()
+        .filter(|(e, _)| matches!(e.destination, Destination::CustomerDm { .. }))
+        .map(|(e, _)| e.body.as_str())
+        .collect();
+    assert_eq!(
+        to_customer,
+        ["Support team: I've reissued your parcel; it ships today."]
+    );
+    let note = queued
+        .iter()
+        .find(|(e, _)| e.kind == OutboxKind::Note)
+        .unwrap();
+    assert_eq!(note.0.destination, Destination::CaseThread);
+    assert!(queued
+        .iter()
+        .filter(|(e, _)| e.kind.reaches_customer())
+        .all(|(e, _)| !e.body.contains("reseller")));
+
+    let messages = store.messages(case).await.unwrap();
+    assert_eq!(messages.last().unwrap().author_kind, "staff");
+    assert_eq!(store.case_notes(case).await.unwrap().len(), 1);
+    let trail = store.audit_page(Some(case), 0, 100).await.unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+    for expected in ["case.noted", "case.replied", "auth.refused"] {
+        assert!(actions.contains(&expected), "{actions:?}");
+    }
+    assert!(
+        trail
+            .iter()
+            .all(|e| !e.details.contains("reseller") && !e.details.contains("reissued")),
+        "the audit log holds fingerprints, not text"
+    );
+    db.cleanup().await;
+}
+
+async fn a_callback_number_is_validated_masked_and_shown_only_to_the_claimer(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let clock = Arc::new(TestClock::new());
+    let intake = IntakeService::with_clock(store.clone(), IntakePolicy::default(), clock.clone());
+    let case = intake
+        .receive(&dm("u1", "m1", "please call me now"))
+        .await
+        .unwrap()
+        .case_id;
+    hire(&store, &["ana"], Role::Staff).await;
+    hire(&store, &["lee"], Role::Lead).await;
+    let cases = CaseService::with_clock(store.clone(), clock.clone());
+
+    let err = cases
+        .request_callback(case, "07700 900123")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CaseError::InvalidPhone(_)), "{err:?}");
+    let phone = cases
+        .request_callback(case, "+44 7700 900123")
+        .await
+        .unwrap();
+    assert_eq!(phone.expose(), "+447700900123");
+    let stored = store.case(case).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.state, stored.priority),
+        (CaseState::Escalated, Priority::High)
+    );
+
+    // Everywhere but the claimer's view, the number is masked.
+    let queued = store.case_outbox(case).await.unwrap();
+    let trail = store.audit_page(Some(case), 0, 100).await.unwrap();
+    let everywhere: Vec<&str> = queued
+        .iter()
+        .map(|(e, _)| e.body.as_str())
+        .chain(trail.iter().map(|e| e.details.as_str()))
+        .collect();
+    assert!(
+        everywhere.iter().any(|t| t.contains("+44********23")),
+        "{everywhere:?}"
+    );
+    assert!(everywhere.iter().all(|t| !t.contains("7700900123")));
+
+    let err = cases.callback_for(case, "ana").await.unwrap_err();
+    assert!(
+        matches!(err, CaseError::Unauthorized(AuthError::NotClaimed)),
+        "{err:?}"
+    );
+    let claim = CaseAction::Claim {
+        staff: "ana".into(),
+    };
+    cases.apply_as_staff(case, "ana", claim).await.unwrap();
+    let err = cases.callback_for(case, "lee").await.unwrap_err();
+    assert!(
+        matches!(err, CaseError::Unauthorized(AuthError::AssigneeOnly)),
+        "{err:?}"
+    );
+    let callback = cases.callback_for(case, "ana").await.unwrap();
+    assert_eq!(callback.phone.expose(), "+447700900123");
+    assert_eq!(
+        callback.due_at - callback.requested_at,
+        Duration::minutes(3)
+    );
+
+    // The callback has its own deadline; missing it is reported to staff once.
+    let sla = casebot::services::sla::SlaSweeper::new(store.clone(), Default::default())
+        .with_clock(clock.clone());
+    assert!(sla.sweep_callbacks().await.unwrap().is_empty());
+    clock.advance(Duration::minutes(4));
+    assert_eq!(sla.sweep_callbacks().await.unwrap(), [case]);
+    assert!(sla.sweep_callbacks().await.unwrap().is_empty());
     db.cleanup().await;
 }

@@ -37,6 +37,9 @@ on_both_backends!(
     only_one_process_sweeps_at_a_time,
     a_flood_from_one_customer_is_stored_completely_with_one_notice,
     public_mentions_beyond_the_server_limit_get_no_public_reply,
+    a_public_mention_left_unanswered_goes_to_the_queue,
+    a_customer_past_the_hourly_escalation_limit_stays_with_the_bot,
+    every_reply_waits_in_the_outbox_addressed_to_where_it_belongs,
 );
 
 const EXAMPLES: &[u8] = include_bytes!("../../examples/orders.jsonl");
@@ -514,5 +517,144 @@ async fn public_mentions_beyond_the_server_limit_get_no_public_reply(backend: Ba
     assert_eq!(acks, 3);
     let (customers, cases, messages, _) = w.store.counts().await.unwrap();
     assert_eq!((customers, cases, messages), (5, 5, 5), "nothing is lost");
+    w.db.cleanup().await;
+}
+
+async fn a_public_mention_left_unanswered_goes_to_the_queue(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let talk = w.conversation(LimitSettings::default());
+    let unanswered = talk
+        .handle(&mention("p1", "p1", "@casebot my order never came"))
+        .await
+        .unwrap()
+        .intake
+        .case_id;
+    let answered = talk
+        .handle(&mention("p2", "p2", "@casebot hello"))
+        .await
+        .unwrap()
+        .intake
+        .case_id;
+    // Only the second case's messages reach the platform.
+    for (entry, _) in w.store.case_outbox(answered).await.unwrap() {
+        let now = casebot::services::Clock::now(&*w.clock);
+        w.store
+            .mark_outbox_sent(entry.id, "msg", now)
+            .await
+            .unwrap();
+    }
+    w.clock.advance(Duration::minutes(14));
+    assert!(w.sweep().await.is_empty(), "15 minutes have not passed yet");
+    w.clock.advance(Duration::minutes(2));
+    assert_eq!(w.sweep().await, [(unanswered, "public_mention_unanswered")]);
+    assert_eq!(w.state(answered).await.0, CaseState::Open);
+    w.db.cleanup().await;
+}
+
+async fn a_customer_past_the_hourly_escalation_limit_stays_with_the_bot(backend: Backend) {
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let limits = Arc::new(RateLimits::new(&LimitSettings {
+        escalations_per_customer: Rate {
+            events: 1,
+            per: std::time::Duration::from_secs(3600),
+        },
+        ..LimitSettings::default()
+    }));
+    let routing = w.routing.clone().with_limits(limits.clone());
+    let talk = Conversation::new(w.store.clone(), w.intake.clone(), routing, limits);
+    let first = talk
+        .handle(&dm("u1", "m1", "someone hacked my account"))
+        .await
+        .unwrap();
+    let case = first.intake.case_id;
+    assert!(first.routed.unwrap().escalated);
+    let cases = casebot::services::CaseService::with_clock(w.store.clone(), w.clock.clone());
+    let resolve = casebot::domain::CaseAction::Resolve {
+        summary: "secured".into(),
+    };
+    let system = casebot::services::Actor::system();
+    cases.apply(case, &system, resolve).await.unwrap();
+
+    // Ten minutes later the same customer writes again: the case reopens, but stays with the bot.
+    w.clock.advance(Duration::minutes(10));
+    let again = talk
+        .handle(&dm(
+            "u1",
+            "m2",
+            "my account was hacked again, I need a person",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(again.intake.case_id, case);
+    let routed = again.routed.unwrap();
+    assert!(!routed.escalated);
+    assert!(routed
+        .reasons
+        .contains(&"escalation_rate_limited".to_owned()));
+    assert!(routed.reply.contains("this hour"), "{}", routed.reply);
+    assert_eq!(w.state(case).await.0, CaseState::Open);
+    assert_eq!(
+        w.store.messages(case).await.unwrap().len(),
+        2,
+        "nothing is lost"
+    );
+    let trail = w.store.audit_page(Some(case), 0, 100).await.unwrap();
+    let limited = trail.iter().find(|e| e.action == "rate.limited").unwrap();
+    assert!(limited.details.contains("escalations_per_customer"));
+    w.db.cleanup().await;
+}
+
+async fn every_reply_waits_in_the_outbox_addressed_to_where_it_belongs(backend: Backend) {
+    use casebot::domain::{Destination, OutboxKind};
+    let Some(w) = world(backend, None).await else {
+        return;
+    };
+    let talk = w.conversation(LimitSettings::default());
+    let handled = talk
+        .handle(&mention(
+            "p1",
+            "post-1",
+            "@casebot someone hacked my account",
+        ))
+        .await
+        .unwrap();
+    let case = handled.intake.case_id;
+    let queued: Vec<_> = w
+        .store
+        .case_outbox(case)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(e, _)| (e.kind, e.destination, e.body))
+        .collect();
+    let kinds: Vec<OutboxKind> = queued.iter().map(|q| q.0).collect();
+    assert_eq!(
+        kinds,
+        [
+            OutboxKind::Reply,
+            OutboxKind::PublicAck,
+            OutboxKind::CaseCard
+        ]
+    );
+    assert_eq!(
+        queued[0].1,
+        Destination::CustomerDm {
+            user_id: "p1".into()
+        }
+    );
+    assert_eq!(queued[0].2, handled.routed.unwrap().reply);
+    assert_eq!(
+        queued[1].1,
+        Destination::Channel {
+            channel_id: "general".into(),
+            reply_to: Some("post-1".into())
+        }
+    );
+    assert_eq!(queued[1].2, handled.public_ack.unwrap());
+    assert_eq!(queued[2].1, Destination::StaffQueue);
     w.db.cleanup().await;
 }
