@@ -61,6 +61,21 @@ async fn a_missed_first_response_raises_priority_once(backend: Backend) {
         trail.iter().filter(|e| e.action == "sla.breached").count(),
         1
     );
+    let notices: Vec<String> = store
+        .case_outbox(case)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(e, _)| e.kind == casebot::domain::OutboxKind::SlaBreach)
+        .map(|(e, _)| e.body)
+        .collect();
+    assert_eq!(
+        notices,
+        [format!(
+            "Case #{case} missed its first-response deadline; priority is now high."
+        )],
+        "staff are re-notified once"
+    );
     db.cleanup().await;
 }
 
