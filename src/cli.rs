@@ -19,7 +19,7 @@ use crate::domain::{ChannelKind, InboundMessage};
 use crate::orders::{BuiltInOrders, HttpOrders, HttpOrdersConfig, OrderSource};
 use crate::render;
 use crate::services::conversation::Conversation;
-use crate::services::limits::RateLimits;
+use crate::services::limits::{LimitSettings, RateLimits};
 use crate::services::routing::RoutingService;
 use crate::services::sla::SlaSweeper;
 use crate::services::stuck::StuckSweeper;
@@ -66,6 +66,23 @@ enum Command {
     /// The human queue: list it, claim, release, transfer and resolve cases as a staff member.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Feed a recorded stream of messages (JSON lines or TWCS CSV) through the full engine on the
+    /// configured database, and summarise it.
+    Replay {
+        file: PathBuf,
+        /// Replay the recorded timestamps this many times faster.
+        #[arg(long, conflicts_with = "as_fast_as_possible")]
+        speed: Option<f64>,
+        /// Ignore the timestamps (the default when --speed is not given).
+        #[arg(long)]
+        as_fast_as_possible: bool,
+        /// How many authors are handled side by side; one author's messages stay in order.
+        #[arg(long, default_value_t = 8)]
+        lanes: usize,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Record a customer's request to be called back, as a phone or web channel would.
     CallMe {
         #[arg(long = "case")]
@@ -200,6 +217,53 @@ enum OrdersCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Messages through the full intake path (classification, routing, case linking, message,
+    /// audit and outbox rows), against the same rows written with bare SQL in the same run.
+    Intake {
+        /// The database: a SQLite URL is used as given; on a PostgreSQL URL a schema of the
+        /// benchmark's own is made and dropped. Default: a new SQLite file in a temporary folder.
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long, default_value_t = 20_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 2_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Store this many messages first, to measure intake on a grown database.
+        #[arg(long, default_value_t = 0)]
+        preload: usize,
+        /// Offer messages at this rate (per second) instead of as fast as possible.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// The shared data folder; a built-in generator is used when it is absent.
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Staff running "claim next" concurrently over a queue; checks no case is claimed twice.
+    Claims {
+        /// As for `bench intake`.
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long, default_value_t = 8)]
+        staff: usize,
+        #[arg(long, default_value_t = 2_000)]
+        cases: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fill a database with stored messages (and their customers, cases and audit events).
+    Seed {
+        /// The database to fill; default: the configured one.
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long)]
+        messages: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Classification throughput on one core over real customer tweets.
     Classify {
         /// The shared data folder; a built-in generator is used when it is absent.
@@ -318,6 +382,90 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             classify(&args, oracle.as_ref(), &mut stdout).await?;
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Bench(BenchCommand::Intake {
+            db,
+            messages,
+            customers,
+            concurrency,
+            preload,
+            rate,
+            data,
+            json,
+        }) => {
+            let settings = crate::bench::intake::IntakeSettings {
+                db,
+                messages,
+                customers,
+                concurrency,
+                preload,
+                rate,
+            };
+            let r = crate::bench::intake::intake(&settings, &data).await?;
+            if json {
+                writeln!(stdout, "{}", serde_json::to_string(&r)?)?;
+            } else {
+                writeln!(
+                    stdout,
+                    "{} messages on {}: engine {:.0} msgs/s, raw SQL {:.0} msgs/s, ratio {:.2}; \
+                     p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; peak RSS {:.0} MB",
+                    r.messages,
+                    r.backend,
+                    r.engine_msgs_per_s,
+                    r.raw_msgs_per_s,
+                    r.ratio,
+                    r.p50_ms,
+                    r.p99_ms,
+                    r.max_ms,
+                    r.peak_rss_mb
+                )?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Bench(BenchCommand::Claims {
+            db,
+            staff,
+            cases,
+            json,
+        }) => {
+            let r = crate::bench::intake::claims(db.as_deref(), staff, cases).await?;
+            if json {
+                writeln!(stdout, "{}", serde_json::to_string(&r)?)?;
+            } else {
+                writeln!(
+                    stdout,
+                    "{} staff claimed {} of {} cases on {}: {:.0} claims/s (raw SQL {:.0}, \
+                     ratio {:.2}); claimed twice: {}",
+                    r.staff,
+                    r.claimed,
+                    r.cases,
+                    r.backend,
+                    r.claims_per_s,
+                    r.raw_claims_per_s,
+                    r.ratio,
+                    r.claimed_twice
+                )?;
+            }
+            let code = if r.claimed_twice == 0 && r.claimed == r.cases {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+            return Ok(code);
+        }
+        Command::Bench(BenchCommand::Seed { db, messages, json }) => {
+            let url = db.unwrap_or_else(|| config.database.url.expose().to_owned());
+            let r = crate::bench::intake::seed_database(&url, messages).await?;
+            if json {
+                writeln!(stdout, "{}", serde_json::to_string(&r)?)?;
+            } else {
+                writeln!(
+                    stdout,
+                    "stored {} messages on {} in {:.1} s",
+                    r.messages, r.backend, r.seconds
+                )?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Bench(BenchCommand::Classify { data, rounds, json }) => {
             let result = crate::bench::classify(&data, rounds.max(1));
             if json {
@@ -362,6 +510,56 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Case(CaseCommand::Show { case_id, json }) => {
             show_case(&store, case_id, json, &mut stdout).await?;
             ExitCode::SUCCESS
+        }
+        Command::Replay {
+            file,
+            speed,
+            as_fast_as_possible: _,
+            lanes,
+            json,
+        } => {
+            let (messages, bad) = crate::replay::read_file(&file)?;
+            for b in bad.iter().take(20) {
+                eprintln!("line {}: {}", b.line, b.reason);
+            }
+            let pace = match speed {
+                Some(x) if x > 0.0 => crate::replay::Pace::Speed(x),
+                Some(_) => anyhow::bail!("--speed must be above 0"),
+                None => crate::replay::Pace::AsFastAsPossible,
+            };
+            // Time runs faster in a replay; the limits' windows shrink with it.
+            let limits = match pace {
+                crate::replay::Pace::Speed(x) => config.limits.compressed(x),
+                crate::replay::Pace::AsFastAsPossible => LimitSettings::unlimited(),
+            };
+            let talk = conversation_with(&config, &store, &limits)?;
+            let s = crate::replay::replay(talk, messages, &bad, pace, lanes).await?;
+            if json {
+                writeln!(stdout, "{}", serde_json::to_string(&s)?)?;
+            } else {
+                writeln!(
+                    stdout,
+                    "{} messages ({} bad lines skipped, {} already taken in) on {} cases in \
+                     {:.1} s: {:.0} msgs/s; {} escalated; {} held back by rate limits; {} failed",
+                    s.messages,
+                    s.bad_lines,
+                    s.duplicates,
+                    s.cases,
+                    s.seconds,
+                    s.msgs_per_s,
+                    s.escalations,
+                    s.held_by_rate_limits,
+                    s.failed
+                )?;
+                for (intent, n) in &s.intents {
+                    writeln!(stdout, "  {intent}: {n}")?;
+                }
+            }
+            if s.failed > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Command::CallMe { case_id, phone } => {
             let phone = case_service(&config, &store)
@@ -444,7 +642,16 @@ pub fn case_service(config: &Config, store: &Store) -> CaseService {
 /// The whole customer path as configuration describes it: intake, rate limits, routing. The
 /// limits are one set shared by the conversation and routing.
 pub fn conversation(config: &Config, store: &Store) -> anyhow::Result<Conversation> {
-    let limits = Arc::new(RateLimits::new(&config.limits));
+    conversation_with(config, store, &config.limits)
+}
+
+/// The customer path with other rate limits than configured (replays compress time).
+fn conversation_with(
+    config: &Config,
+    store: &Store,
+    limits: &LimitSettings,
+) -> anyhow::Result<Conversation> {
+    let limits = Arc::new(RateLimits::new(limits));
     Ok(Conversation::new(
         store.clone(),
         IntakeService::new(store.clone(), intake_policy(config)),

@@ -13,6 +13,7 @@ pub mod evaluation;
 pub mod llm;
 pub mod orders;
 pub mod render;
+pub mod replay;
 pub mod services;
 pub mod store;
 pub mod telemetry;

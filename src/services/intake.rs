@@ -181,7 +181,11 @@ impl IntakeService {
                 details,
             };
         let active = tx.active_case(customer_id).await?;
-        let last_resolved = tx.last_resolved_case(customer_id).await?;
+        // Most messages join an active case; only without one does the last resolved case matter.
+        let last_resolved = match active {
+            Some(_) => None,
+            None => tx.last_resolved_case(customer_id).await?,
+        };
         match link_case(active, last_resolved, now, self.policy.reopen_window) {
             CaseLink::Existing(case_id) => Ok((case_id, Disposition::Existing)),
             CaseLink::Reopen(case_id) => {

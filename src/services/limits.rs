@@ -61,6 +61,38 @@ impl Default for LimitSettings {
     }
 }
 
+impl LimitSettings {
+    /// The same limits for traffic replayed `speed` times faster than it happened: each window
+    /// shrinks by that factor, so a customer who stayed under a limit in reality stays under it
+    /// in the replay.
+    pub fn compressed(&self, speed: f64) -> LimitSettings {
+        let scale = |rate: Rate| Rate {
+            events: rate.events,
+            per: rate.per.div_f64(speed.max(1.0)),
+        };
+        LimitSettings {
+            per_customer: scale(self.per_customer),
+            mentions_per_server: scale(self.mentions_per_server),
+            escalations_per_customer: scale(self.escalations_per_customer),
+            outbound_per_second: self.outbound_per_second,
+        }
+    }
+
+    /// Limits that never hold anything back: for replays that ignore time and for benchmarks.
+    pub fn unlimited() -> LimitSettings {
+        let wide = Rate {
+            events: 10_000,
+            per: Duration::from_millis(1),
+        };
+        LimitSettings {
+            per_customer: wide,
+            mentions_per_server: wide,
+            escalations_per_customer: wide,
+            outbound_per_second: 50,
+        }
+    }
+}
+
 /// What the limits say about one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

@@ -6,12 +6,14 @@
 //! differ (connection set-up, how a write transaction starts, row locking) lives in the
 //! [`sqlite`] and [`postgres`] adapters, behind [`Backend`].
 
+pub mod baseline;
 mod orders;
 mod postgres;
 mod queries;
 mod sqlite;
 mod tx;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -97,6 +99,9 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite allows one writer at a time. Writers of this process queue here, in order, instead
+    /// of in SQLite's busy handler, which polls with sleeps of up to 100 ms and starves some.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Store {
@@ -116,7 +121,12 @@ impl Store {
             Backend::Postgres => postgres::open(url, pool_options).await,
         }
         .map_err(connect_error)?;
-        Ok(Store { pool, backend })
+        let writer = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Store {
+            pool,
+            backend,
+            writer,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -146,14 +156,19 @@ impl Store {
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once, so two writers
-    /// never deadlock upgrading a read lock.
+    /// never deadlock upgrading a read lock, after waiting its turn among this process's writers.
+    /// Never call it while holding another [`Tx`] of the same store.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let turn = match &self.writer {
+            Some(writer) => Some(writer.clone().lock_owned().await),
+            None => None,
+        };
         let begin = match self.backend {
             Backend::Sqlite => sqlite::BEGIN_WRITE,
             Backend::Postgres => postgres::BEGIN_WRITE,
         };
         let inner = self.pool.begin_with(begin).await?;
-        Ok(Tx::new(inner, self.backend))
+        Ok(Tx::new(inner, self.backend, turn))
     }
 
     pub async fn close(&self) {

@@ -13,7 +13,10 @@ use crate::domain::{CaseState, NewAuditEvent, Origin, Outgoing, Phone, Priority}
 /// A write transaction. Dropping it without [`Tx::commit`] rolls everything back.
 pub struct Tx {
     pub(super) inner: Transaction<'static, Any>,
-    backend: Backend,
+    pub(super) backend: Backend,
+    /// This process's writer turn on SQLite, held until commit or rollback. Declared after
+    /// `inner` so the transaction ends first.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 /// A case to open.
@@ -72,8 +75,16 @@ pub struct RoutingUpdate<'a> {
 }
 
 impl Tx {
-    pub(super) fn new(inner: Transaction<'static, Any>, backend: Backend) -> Tx {
-        Tx { inner, backend }
+    pub(super) fn new(
+        inner: Transaction<'static, Any>,
+        backend: Backend,
+        turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Tx {
+        Tx {
+            inner,
+            backend,
+            _turn: turn,
+        }
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

@@ -12,6 +12,7 @@ on_both_backends!(
     audit_verify_exits_non_zero_and_names_the_tampered_event,
     intake_then_case_show_and_export_tell_the_same_story,
     staff_work_the_queue_from_the_command_line,
+    a_replay_reports_bad_lines_and_takes_each_message_in_once,
 );
 
 fn casebot(database_url: &str, args: &[&str]) -> Output {
@@ -289,5 +290,28 @@ async fn staff_work_the_queue_from_the_command_line(backend: Backend) {
         stdout(&resolve).contains("it is now resolved"),
         "{resolve:?}"
     );
+    db.cleanup().await;
+}
+
+async fn a_replay_reports_bad_lines_and_takes_each_message_in_once(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/replay.jsonl");
+    let out = casebot(&db.url, &["replay", file, "--speed", "600", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(summary["messages"], 7);
+    assert_eq!(summary["bad_line_numbers"], serde_json::json!([6]));
+    assert_eq!(
+        summary["duplicates"], 1,
+        "r1 appears twice and is taken in once"
+    );
+    assert_eq!(summary["cases"], 4);
+    assert_eq!(summary["escalations"], 2, "{summary}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 6:"));
+    let store = db.store().await;
+    let (_, cases, messages, _) = store.counts().await.unwrap();
+    assert_eq!((cases, messages), (4, 6));
     db.cleanup().await;
 }

@@ -1,6 +1,8 @@
 //! `casebot bench`: repeatable performance measurements that print machine-readable results and
 //! compare against a baseline measured in the same run, because this machine is shared and noisy.
 
+pub mod intake;
+
 use std::path::Path;
 use std::time::Instant;
 
