@@ -132,8 +132,31 @@ pub fn routing_reply(
 
 /// The only thing casebot says in a public channel: an acknowledgement with the case number. No
 /// order details and nothing the customer wrote; the conversation continues in DM.
-pub fn public_ack(case_id: i64) -> String {
-    format!("Thanks for reaching out! I've opened case #{case_id} and sent you a direct message so we can continue privately.")
+///
+/// When the post held personal data it is taken down, and the acknowledgement says why, naming
+/// only the kinds of data.
+pub fn public_ack(case_id: i64, removed: &[crate::domain::personal::PersonalData]) -> String {
+    let ack = format!(
+        "Thanks for reaching out! I've opened case #{case_id} and sent you a direct message so \
+         we can continue privately."
+    );
+    if removed.is_empty() {
+        return ack;
+    }
+    let kinds: Vec<&str> = removed.iter().map(|k| k.describe()).collect();
+    format!(
+        "I've taken your post down because it contained {}; please never share that in public. {ack}",
+        join_words(&kinds)
+    )
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_words(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Added to the reply when the customer is past the hourly escalation limit.
@@ -190,6 +213,74 @@ pub fn callback_confirmation(case_id: i64) -> String {
     format!("Thanks! A member of our team will call you back shortly about case #{case_id}.")
 }
 
+/// Splits text into parts of at most `max_chars` characters, at a line break or space where one
+/// is near, so long replies fit Discord's limit. Always at least one part.
+pub fn split_message(text: &str, max_chars: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while rest.chars().count() > max_chars {
+        let cut = rest
+            .char_indices()
+            .nth(max_chars)
+            .map_or(rest.len(), |(i, _)| i);
+        let window = &rest[..cut];
+        // Break at the last newline or space in the second half of the window, if any.
+        let soft = window
+            .rfind('\n')
+            .or_else(|| window.rfind(' '))
+            .filter(|&i| i > cut / 2);
+        let end = soft.map_or(cut, |i| i + 1);
+        parts.push(rest[..end].trim_end().to_owned());
+        rest = &rest[end..];
+    }
+    parts.push(rest.trim_end().to_owned());
+    parts
+}
+
+/// The facts on a case card, as (name, value) pairs.
+pub fn card_fields(case: &CaseRecord) -> Vec<(String, String)> {
+    let mut fields = vec![
+        ("Customer".to_owned(), case.customer_name.clone()),
+        ("State".to_owned(), case.state.to_string()),
+        ("Priority".to_owned(), case.priority.to_string()),
+        (
+            "Intent".to_owned(),
+            case.intent.clone().unwrap_or_else(|| "unknown".into()),
+        ),
+        (
+            "Reasons".to_owned(),
+            case.escalation_reason.clone().unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "Claimed by".to_owned(),
+            case.assignee
+                .as_deref()
+                .map_or_else(|| "nobody yet".to_owned(), |a| format!("<@{a}>")),
+        ),
+    ];
+    if let Some(since) = case.escalated_at {
+        fields.push((
+            "Waiting since".to_owned(),
+            format!("<t:{}:R>", since.timestamp()),
+        ));
+    }
+    if case.dm_closed {
+        fields.push((
+            "DMs".to_owned(),
+            "closed: the customer cannot receive replies".to_owned(),
+        ));
+    }
+    if let Some(rating) = case.rating {
+        fields.push(("Rating".to_owned(), format!("{rating}/5")));
+    }
+    fields
+}
+
+/// After resolution, the customer is asked how it went.
+pub fn rating_prompt(case_id: i64) -> String {
+    format!("Case #{case_id} is resolved. How did we do? Tap 1 (poor) to 5 (great).")
+}
+
 /// A staff reply as the customer sees it.
 pub fn staff_reply(text: &str) -> String {
     format!("Support team: {text}")
@@ -217,6 +308,36 @@ mod tests {
     }
 
     #[test]
+    fn a_post_taken_down_is_explained_without_repeating_the_data() {
+        use crate::domain::personal::PersonalData;
+        let ack = public_ack(9, &[PersonalData::CardNumber, PersonalData::Email]);
+        assert!(
+            ack.starts_with(
+                "I've taken your post down because it contained a card number and an e-mail address"
+            ),
+            "{ack}"
+        );
+    }
+
+    #[test]
+    fn long_replies_are_split_under_the_limit_at_spaces() {
+        let text = "word ".repeat(1_000);
+        let parts = split_message(&text, 2_000);
+        assert!(parts.len() >= 3);
+        assert!(parts.iter().all(|p| p.chars().count() <= 2_000));
+        assert!(parts
+            .iter()
+            .all(|p| !p.starts_with(' ') && !p.ends_with(' ')));
+        assert_eq!(split_message("short", 2_000), ["short"]);
+        let unbroken = "é".repeat(4_500);
+        let parts = split_message(&unbroken, 2_000);
+        assert_eq!(
+            parts.iter().map(|p| p.chars().count()).collect::<Vec<_>>(),
+            [2_000, 2_000, 500]
+        );
+    }
+
+    #[test]
     fn staff_notices_name_the_case_and_what_happened() {
         use crate::domain::{sla::BreachKind, Priority};
         assert_eq!(
@@ -237,7 +358,7 @@ mod tests {
 
     #[test]
     fn the_public_acknowledgement_carries_only_the_case_number() {
-        let ack = public_ack(42);
+        let ack = public_ack(42, &[]);
         assert!(ack.contains("#42"));
         assert!(!ack
             .chars()

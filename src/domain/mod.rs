@@ -10,6 +10,7 @@ pub mod intent;
 pub mod message;
 pub mod orders;
 pub mod outbox;
+pub mod personal;
 pub mod phone;
 pub mod redact;
 pub mod rules;

@@ -78,6 +78,12 @@ pub enum OutboxKind {
     StuckCase,
     /// A customer asked to be called back.
     Callback,
+    /// The bot's answer, offering a person ("Talk to a person", "Request a call", "That solved it").
+    Offer,
+    /// A customer's message, mirrored into the case thread for staff.
+    Mirror,
+    /// After resolution: how did we do, 1 to 5?
+    RatingPrompt,
 }
 
 impl OutboxKind {
@@ -92,6 +98,9 @@ impl OutboxKind {
             OutboxKind::SlaBreach => "sla_breach",
             OutboxKind::StuckCase => "stuck_case",
             OutboxKind::Callback => "callback",
+            OutboxKind::Offer => "offer",
+            OutboxKind::Mirror => "mirror",
+            OutboxKind::RatingPrompt => "rating_prompt",
         }
     }
 
@@ -120,6 +129,9 @@ parse_by_name!(
         OutboxKind::SlaBreach,
         OutboxKind::StuckCase,
         OutboxKind::Callback,
+        OutboxKind::Offer,
+        OutboxKind::Mirror,
+        OutboxKind::RatingPrompt,
     ]
 );
 

@@ -34,6 +34,13 @@ impl Actor {
         }
     }
 
+    pub fn customer(user_id: impl Into<String>) -> Actor {
+        Actor {
+            kind: ActorKind::Customer,
+            id: user_id.into(),
+        }
+    }
+
     pub fn system() -> Actor {
         Actor {
             kind: ActorKind::System,
@@ -59,8 +66,20 @@ pub enum CaseError {
     NoCallback(i64),
     #[error("a reply or note needs some text")]
     EmptyText,
+    #[error("case {0} is not yours")]
+    NotYourCase(i64),
+    #[error("a rating is a whole number from 1 to 5")]
+    BadRating,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What a customer can do to their own case from the bot's buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerAction {
+    TalkToPerson,
+    Solved,
+    Rate(u8),
 }
 
 #[derive(Clone)]
@@ -151,6 +170,42 @@ impl CaseService {
         Ok(())
     }
 
+    /// Makes the support-team directory say what the chat platform's roles say about `user`:
+    /// `member` is their role there, or `None` when they have no staff role. Audited only when
+    /// something changes.
+    pub async fn sync_staff(
+        &self,
+        user: &str,
+        member: Option<&StaffMember>,
+    ) -> Result<(), CaseError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let known = tx.staff_member(user).await?;
+        let (action, details) = match (known.as_ref(), member) {
+            (known, Some(member)) if known != Some(member) => {
+                tx.upsert_staff_member(member, now).await?;
+                let details = json!({ "staff": member.id, "role": member.role.as_str() });
+                ("staff.added", details)
+            }
+            (Some(_), None) => {
+                tx.remove_staff_member(user).await?;
+                ("staff.removed", json!({ "staff": user }))
+            }
+            _ => return Ok(()),
+        };
+        tx.append_audit(&[NewAuditEvent {
+            at: now,
+            actor_kind: ActorKind::System,
+            actor_id: "roles".into(),
+            action,
+            case_id: None,
+            details,
+        }])
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Adds a member to the support team (or changes their role), audited.
     pub async fn add_staff(&self, member: &StaffMember, by: &Actor) -> Result<(), CaseError> {
         let now = self.clock.now();
@@ -223,6 +278,12 @@ impl CaseService {
                 tx.update_case_details(case_id, None, None, Some(summary))
                     .await?;
                 tx.finish_callbacks(case_id, now).await?;
+                if let Some((_, _, user)) = tx.case_customer(case_id).await? {
+                    let prompt = render::rating_prompt(case_id);
+                    let ask =
+                        Outgoing::to_customer(case_id, &user, OutboxKind::RatingPrompt, prompt);
+                    tx.enqueue(&[ask], now).await?;
+                }
                 json!({ "summary_sha256": sha256_hex(summary.as_bytes()) })
             }
             CaseAction::Claim { staff } => json!({ "assignee": staff }),
@@ -460,6 +521,62 @@ impl CaseService {
         .await?;
         tx.commit().await?;
         Ok(callback)
+    }
+
+    /// What a customer asks of their own case from the bot's buttons. `user_id` is their platform
+    /// id; nobody can act on a case that is not theirs.
+    pub async fn customer_action(
+        &self,
+        case_id: i64,
+        user_id: &str,
+        action: CustomerAction,
+    ) -> Result<CaseState, CaseError> {
+        let owner = self
+            .store
+            .case(case_id)
+            .await?
+            .ok_or(CaseError::NotFound(case_id))?;
+        if owner.customer_user != user_id {
+            return Err(CaseError::NotYourCase(case_id));
+        }
+        let customer = Actor::customer(owner.customer_id.to_string());
+        match action {
+            CustomerAction::TalkToPerson => {
+                if owner.state != CaseState::Open {
+                    return Ok(owner.state);
+                }
+                let escalate = CaseAction::Escalate {
+                    priority: owner.priority,
+                    reason: "customer_asked_for_a_person".into(),
+                };
+                self.apply(case_id, &customer, escalate).await
+            }
+            CustomerAction::Solved => {
+                let resolve = CaseAction::Resolve {
+                    summary: "the customer said it was solved".into(),
+                };
+                self.apply(case_id, &customer, resolve).await
+            }
+            CustomerAction::Rate(stars) => {
+                if !(1..=5).contains(&stars) {
+                    return Err(CaseError::BadRating);
+                }
+                let now = self.clock.now();
+                let mut tx = self.store.begin().await?;
+                tx.set_rating(case_id, i64::from(stars)).await?;
+                tx.append_audit(&[NewAuditEvent {
+                    at: now,
+                    actor_kind: ActorKind::Customer,
+                    actor_id: customer.id,
+                    action: "case.rated",
+                    case_id: Some(case_id),
+                    details: json!({ "rating": stars }),
+                }])
+                .await?;
+                tx.commit().await?;
+                Ok(owner.state)
+            }
+        }
     }
 
     /// Opens the transaction for `work` on a case by `staff_id`, or records the refusal.

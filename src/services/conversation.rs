@@ -83,9 +83,9 @@ impl Conversation {
             });
         }
         let routed = if public {
-            let (channel, message) = (&msg.channel_id, &msg.message_id);
+            let post = (msg.channel_id.as_str(), msg.message_id.as_str());
             self.routing
-                .route_public(intake.case_id, &msg.text, channel, message)
+                .route_public(intake.case_id, &msg.text, post, &intake.personal_data)
                 .await?
         } else {
             self.routing
@@ -93,7 +93,7 @@ impl Conversation {
                 .await?
         };
         Ok(Handled {
-            public_ack: public.then(|| render::public_ack(intake.case_id)),
+            public_ack: public.then(|| render::public_ack(intake.case_id, &intake.personal_data)),
             routed: Some(routed),
             ..quiet
         })

@@ -10,9 +10,11 @@ use serde_json::json;
 
 use super::{Clock, SystemClock};
 use crate::domain::case::{link_case, transition};
-use crate::domain::message::prepare_text;
+use crate::domain::message::{prepare_text, sha256_hex};
+use crate::domain::personal::{redact_personal, PersonalData};
 use crate::domain::{
-    ActorKind, CaseAction, CaseLink, CaseState, InboundMessage, NewAuditEvent, Priority,
+    ActorKind, CaseAction, CaseLink, CaseState, ChannelKind, InboundMessage, NewAuditEvent,
+    Priority,
 };
 use crate::store::{NewCase, NewMessage, Store, StoreError, Tx};
 
@@ -54,6 +56,8 @@ pub struct IntakeOutcome {
     /// Blocked customers' messages are stored but get no reply.
     pub customer_blocked: bool,
     pub cards_removed: usize,
+    /// Personal data removed from a public post (it should come down from the channel too).
+    pub personal_data: Vec<PersonalData>,
     pub truncated: bool,
 }
 
@@ -96,7 +100,21 @@ impl IntakeService {
     /// nothing and reports [`Disposition::Duplicate`].
     #[tracing::instrument(name = "intake", skip_all, fields(message.id = %msg.message_id))]
     pub async fn receive(&self, msg: &InboundMessage) -> Result<IntakeOutcome, IntakeError> {
-        let prepared = prepare_text(&msg.text, self.policy.max_message_bytes);
+        let mut prepared = prepare_text(&msg.text, self.policy.max_message_bytes);
+        // What is posted in public is seen by everyone: e-mail addresses, phone numbers and
+        // passwords are removed too before anything is stored.
+        let mut personal_data = Vec::new();
+        if msg.channel_kind == ChannelKind::Public {
+            let (text, found) = redact_personal(&prepared.text);
+            if !found.is_empty() {
+                prepared.sha256 = sha256_hex(text.as_bytes());
+                prepared.text = text;
+            }
+            personal_data = found;
+            if prepared.cards_removed > 0 {
+                personal_data.insert(0, PersonalData::CardNumber);
+            }
+        }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         // The fast path for replays; the unique index below still settles any race.
@@ -146,6 +164,7 @@ impl IntakeService {
                 "sha256": prepared.sha256,
                 "bytes": prepared.text.len(),
                 "cards_removed": prepared.cards_removed,
+                "personal_data_removed": personal_data,
                 "truncated": prepared.truncated,
             }),
         });
@@ -157,6 +176,7 @@ impl IntakeService {
             disposition,
             customer_blocked: blocked,
             cards_removed: prepared.cards_removed,
+            personal_data,
             truncated: prepared.truncated,
         })
     }
@@ -262,6 +282,7 @@ fn duplicate(case_id: i64) -> IntakeOutcome {
         disposition: Disposition::Duplicate,
         customer_blocked: false,
         cards_removed: 0,
+        personal_data: Vec::new(),
         truncated: false,
     }
 }

@@ -14,7 +14,7 @@ pub mod stuck;
 
 use chrono::{DateTime, Utc};
 
-pub use cases::{Actor, CaseError, CaseService};
+pub use cases::{Actor, CaseError, CaseService, CustomerAction};
 pub use intake::{Disposition, IntakeOutcome, IntakePolicy, IntakeService};
 
 /// Where services get the time from, so tests can move it.

@@ -17,6 +17,8 @@ use crate::domain::flows::{self, FlowOutcome, FlowPolicy, Next};
 use crate::domain::intent::Intent;
 use crate::domain::message::sha256_hex;
 use crate::domain::orders::{dollars, Order};
+use crate::domain::personal::{redact_personal, PersonalData};
+use crate::domain::redact::redact_card_numbers;
 use crate::domain::rules::{route, Facts, Rule};
 use crate::domain::signals::read_mood_normalised;
 use crate::domain::{
@@ -124,19 +126,25 @@ impl RoutingService {
     }
 
     /// Routes a public mention: the reply goes by DM, and the public channel gets only the
-    /// acknowledgement, as a reply to `message_id` in `channel_id`.
+    /// acknowledgement, as a reply to `message_id` in `channel_id` (or, when the post held
+    /// personal data and comes down, in the channel, saying why).
     pub async fn route_public(
         &self,
         case_id: i64,
         text: &str,
-        channel_id: &str,
-        message_id: &str,
+        (channel_id, message_id): (&str, &str),
+        removed: &[PersonalData],
     ) -> Result<Routed, RoutingError> {
-        let channel = Destination::Channel {
-            channel_id: channel_id.to_owned(),
-            reply_to: Some(message_id.to_owned()),
+        let ack = Outgoing {
+            case_id: Some(case_id),
+            kind: OutboxKind::PublicAck,
+            destination: Destination::Channel {
+                channel_id: channel_id.to_owned(),
+                reply_to: removed.is_empty().then(|| message_id.to_owned()),
+            },
+            body: render::public_ack(case_id, removed),
         };
-        self.route(case_id, text, Some(channel)).await
+        self.route(case_id, text, Some(ack)).await
     }
 
     #[tracing::instrument(name = "routing", skip_all, fields(case.id = case_id))]
@@ -144,7 +152,7 @@ impl RoutingService {
         &self,
         case_id: i64,
         text: &str,
-        public: Option<Destination>,
+        public_ack: Option<Outgoing>,
     ) -> Result<Routed, RoutingError> {
         let now = self.clock.now();
         // Lower-case once; the classifier, the mood and the order-number pattern all read it.
@@ -263,20 +271,34 @@ impl RoutingService {
             "priority": priority.as_str(),
             "reply_sha256": sha256_hex(routed.reply.as_bytes()),
         });
+        // Where the rules offer a person, the reply carries the buttons for it.
+        let kind = if routed.offer_human && !routed.escalated {
+            OutboxKind::Offer
+        } else {
+            OutboxKind::Reply
+        };
         let mut outgoing = vec![Outgoing::to_customer(
             case_id,
             &case.customer_user,
-            OutboxKind::Reply,
+            kind,
             routed.reply.clone(),
         )];
-        if let Some(channel) = public {
-            outgoing.push(Outgoing {
+        if case.state != CaseState::Open || routed.escalated {
+            // Staff have the case (or are about to): they read along in its thread.
+            // The same redaction intake applied before storing: nothing else is kept anywhere.
+            let (mut text, _) = redact_card_numbers(text);
+            if public_ack.is_some() {
+                text = redact_personal(&text).0;
+            }
+            let mirror = Outgoing {
                 case_id: Some(case_id),
-                kind: OutboxKind::PublicAck,
-                destination: channel,
-                body: render::public_ack(case_id),
-            });
+                kind: OutboxKind::Mirror,
+                destination: Destination::CaseThread,
+                body: format!("Customer: {text}"),
+            };
+            outgoing.push(mirror);
         }
+        outgoing.extend(public_ack);
         self.record(case_id, case.state, update, details, &routed, outgoing)
             .await?;
         Ok(routed)

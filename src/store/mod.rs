@@ -450,6 +450,67 @@ impl Store {
             .collect()
     }
 
+    /// Records where the case's card and staff thread are on the platform.
+    pub async fn set_case_card(
+        &self,
+        case_id: i64,
+        card_message_id: Option<&str>,
+        thread_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(queries::SET_CASE_CARD)
+            .bind(case_id)
+            .bind(card_message_id)
+            .bind(thread_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The case whose staff thread this is.
+    pub async fn case_by_thread(&self, thread_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(queries::SELECT_CASE_BY_THREAD)
+            .bind(thread_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Records that the customer's DMs are closed (or open again), audited when it changes.
+    pub async fn set_dm_closed(
+        &self,
+        case_id: i64,
+        closed: bool,
+        event: NewAuditEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let changed = sqlx::query(queries::SET_DM_CLOSED)
+            .bind(case_id)
+            .bind(i64::from(closed))
+            .execute(&mut *tx.inner)
+            .await?
+            .rows_affected()
+            == 1;
+        if changed {
+            tx.append_audit(&[event]).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// For each active case on `platform`: `(case id, customer user id, DM channel id, id of the
+    /// customer's latest stored DM)`.
+    pub async fn last_dms_of_active_cases(
+        &self,
+        platform: &str,
+    ) -> Result<Vec<(i64, String, String, String)>, StoreError> {
+        let rows = sqlx::query(queries::SELECT_LAST_DMS_OF_ACTIVE_CASES)
+            .bind(platform)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect()
+    }
+
     /// Links a platform user to the order system's customer id.
     pub async fn link_customer(
         &self,
@@ -584,7 +645,16 @@ pub struct CaseRecord {
     pub resolution_summary: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub escalated_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The customer's platform user id.
+    pub customer_user: String,
+    /// The case's card in the staff queue channel and its staff thread, once posted.
+    pub card_message_id: Option<String>,
+    pub thread_id: Option<String>,
+    /// The customer's DMs were closed at the last attempt to write to them.
+    pub dm_closed: bool,
+    pub rating: Option<i64>,
 }
 
 impl CaseRecord {
@@ -603,9 +673,17 @@ impl CaseRecord {
             resolution_summary: row.try_get("resolution_summary")?,
             created_at: from_millis(row.try_get("created_at")?),
             updated_at: from_millis(row.try_get("updated_at")?),
+            escalated_at: row
+                .try_get::<Option<i64>, _>("escalated_at")?
+                .map(from_millis),
             resolved_at: row
                 .try_get::<Option<i64>, _>("resolved_at")?
                 .map(from_millis),
+            customer_user: row.try_get("platform_user_id")?,
+            card_message_id: row.try_get("card_message_id")?,
+            thread_id: row.try_get("thread_id")?,
+            dm_closed: row.try_get::<i64, _>("dm_closed")? != 0,
+            rating: row.try_get("rating")?,
         })
     }
 }

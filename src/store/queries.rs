@@ -1,9 +1,10 @@
 //! The SQL shared by both backends. `$n` placeholders work on SQLite and PostgreSQL alike.
 
 pub const SELECT_CASE: &str = "\
-    SELECT c.id, c.customer_id, cu.display_name, c.state, c.intent, c.priority, c.origin, \
-           c.order_number, c.assignee, c.escalation_reason, c.created_at, c.updated_at, \
-           c.resolved_at, c.resolution_summary \
+    SELECT c.id, c.customer_id, cu.display_name, cu.platform_user_id, c.state, c.intent, \
+           c.priority, c.origin, c.order_number, c.assignee, c.escalation_reason, c.created_at, \
+           c.updated_at, c.escalated_at, c.resolved_at, c.resolution_summary, \
+           c.card_message_id, c.thread_id, c.dm_closed, c.rating \
     FROM cases c JOIN customers cu ON cu.id = c.customer_id \
     WHERE c.id = $1";
 
@@ -235,3 +236,24 @@ pub const MARK_CALLBACK_BREACH: &str = "\
 
 pub const FINISH_CALLBACKS: &str = "\
     UPDATE callbacks SET done_at = $2 WHERE case_id = $1 AND done_at IS NULL";
+
+pub const SET_CASE_CARD: &str = "\
+    UPDATE cases SET card_message_id = $2, thread_id = $3 WHERE id = $1";
+
+pub const SELECT_CASE_BY_THREAD: &str = "SELECT id FROM cases WHERE thread_id = $1";
+
+/// Records whether the customer's DMs are closed; no row changes when it already says so.
+pub const SET_DM_CLOSED: &str = "\
+    UPDATE cases SET dm_closed = $2 WHERE id = $1 AND dm_closed <> $2";
+
+pub const SET_RATING: &str = "UPDATE cases SET rating = $2 WHERE id = $1";
+
+/// For each active case, the customer's latest DM: where casebot resumes reading after a restart.
+pub const SELECT_LAST_DMS_OF_ACTIVE_CASES: &str = "\
+    SELECT c.id, cu.platform_user_id, m.channel_id, m.platform_message_id \
+    FROM cases c JOIN customers cu ON cu.id = c.customer_id \
+    JOIN messages m ON m.id = (SELECT MAX(id) FROM messages \
+        WHERE case_id = c.id AND author_kind = 'customer' AND channel_kind = 'dm') \
+    WHERE c.state IN ('open', 'escalated', 'claimed') AND cu.platform = $1";
+
+pub const DELETE_STAFF_MEMBER: &str = "DELETE FROM staff_members WHERE id = $1";

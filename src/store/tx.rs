@@ -248,6 +248,15 @@ impl Tx {
         Ok(())
     }
 
+    /// Takes someone off the support team.
+    pub async fn remove_staff_member(&mut self, id: &str) -> Result<(), StoreError> {
+        sqlx::query(queries::DELETE_STAFF_MEMBER)
+            .bind(id)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
     /// Records an SLA breach and the raised priority. False when it was already recorded.
     pub async fn mark_breach(
         &mut self,
@@ -526,6 +535,15 @@ impl Tx {
             .collect::<Result<Vec<_>, _>>()?;
         entries.sort_by_key(|e| e.id);
         Ok(entries)
+    }
+
+    pub async fn set_rating(&mut self, case_id: i64, rating: i64) -> Result<(), StoreError> {
+        sqlx::query(queries::SET_RATING)
+            .bind(case_id)
+            .bind(rating)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
     }
 }
 

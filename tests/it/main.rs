@@ -8,6 +8,7 @@ mod audit_log;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod discord;
 mod http_orders;
 mod intake;
 mod llm;

@@ -636,10 +636,12 @@ async fn every_reply_waits_in_the_outbox_addressed_to_where_it_belongs(backend: 
         kinds,
         [
             OutboxKind::Reply,
+            OutboxKind::Mirror,
             OutboxKind::PublicAck,
             OutboxKind::CaseCard
         ]
     );
+    assert_eq!(queued[1].1, Destination::CaseThread);
     assert_eq!(
         queued[0].1,
         Destination::CustomerDm {
@@ -648,13 +650,13 @@ async fn every_reply_waits_in_the_outbox_addressed_to_where_it_belongs(backend: 
     );
     assert_eq!(queued[0].2, handled.routed.unwrap().reply);
     assert_eq!(
-        queued[1].1,
+        queued[2].1,
         Destination::Channel {
             channel_id: "general".into(),
             reply_to: Some("post-1".into())
         }
     );
-    assert_eq!(queued[1].2, handled.public_ack.unwrap());
-    assert_eq!(queued[2].1, Destination::StaffQueue);
+    assert_eq!(queued[2].2, handled.public_ack.unwrap());
+    assert_eq!(queued[3].1, Destination::StaffQueue);
     w.db.cleanup().await;
 }
