@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, OrdersSettings};
+use crate::discord::Services as DiscordServices;
 use crate::domain::flows::FlowPolicy;
 use crate::domain::staff::{Role, StaffMember};
 use crate::domain::CaseAction;
@@ -43,8 +44,24 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Play a scripted support scenario on the configured database and check every step.
+    /// Start the Discord sandbox and the real bot on the configured database, play a scripted
+    /// support scenario through them, and check every step.
     Demo,
+    /// Run the bot: connect to Discord (token from DISCORD_TOKEN), deliver the outbox, run the
+    /// sweepers, and serve /healthz, /readyz and /metrics until SIGTERM or Ctrl-C.
+    Run {
+        /// Run only these shards (like 0-1), with --of.
+        #[arg(long, requires = "of")]
+        shards: Option<String>,
+        /// How many shards the bot has in all.
+        #[arg(long, requires = "shards")]
+        of: Option<u32>,
+        /// A Discord-compatible server to connect to instead of Discord, such as a sandbox.
+        #[arg(long)]
+        discord_url: Option<String>,
+    },
+    /// Type into the sandbox as customers and staff, and watch the real bot answer.
+    Console,
     /// Create the database if needed and apply its migrations.
     Migrate,
     /// Check or export the tamper-evident audit log.
@@ -622,9 +639,37 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::Demo => {
-            let intake = IntakeService::new(store.clone(), intake_policy(&config));
-            let routing = routing_service(&config, &store)?;
-            crate::demo::run(&store, intake, routing, &mut stdout).await?
+            let services = discord_services(&config, &store)?;
+            crate::demo::run(&store, services, &mut stdout).await?
+        }
+        Command::Console => {
+            let services = discord_services(&config, &store)?;
+            crate::console::run(&store, services).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Run {
+            shards,
+            of,
+            discord_url,
+        } => {
+            let shards = match (shards, of) {
+                (Some(range), Some(of)) => Some(crate::run::parse_shards(&range, of)?),
+                _ => None,
+            };
+            let services = discord_services(&config, &store)?;
+            let stuck = StuckSweeper::new(
+                store.clone(),
+                order_source(&config, &store)?,
+                flow_policy(&config),
+                config.queue.stuck.clone(),
+            );
+            let sla = SlaSweeper::new(store.clone(), config.sla.clone());
+            let options = crate::run::RunOptions {
+                discord_url,
+                shards,
+            };
+            crate::run::run(&config, services, (stuck, sla), options).await?;
+            ExitCode::SUCCESS
         }
         Command::Config(_) | Command::Classify(_) | Command::Eval { .. } | Command::Bench(_) => {
             unreachable!("handled before the store opens")
@@ -632,6 +677,25 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     };
     store.close().await;
     Ok(code)
+}
+
+/// Everything the Discord adapter calls, as configuration describes it; the rate limits are one
+/// set shared by the conversation, routing and the outbox.
+pub fn discord_services(config: &Config, store: &Store) -> anyhow::Result<DiscordServices> {
+    let limits = Arc::new(RateLimits::new(&config.limits));
+    let conversation = Conversation::new(
+        store.clone(),
+        IntakeService::new(store.clone(), intake_policy(config)),
+        routing_service(config, store)?.with_limits(limits.clone()),
+        limits.clone(),
+    );
+    Ok(DiscordServices {
+        store: store.clone(),
+        conversation,
+        cases: case_service(config, store),
+        limits,
+        latency: Arc::default(),
+    })
 }
 
 /// The staff-side case service as configuration describes it.

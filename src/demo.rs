@@ -1,189 +1,321 @@
-//! `casebot demo`: a scripted support conversation played through the real services on the
-//! configured database, printed as a transcript. Every step states what it expects; the demo exits
-//! non-zero naming the first step that did not behave.
+//! `casebot demo`: starts the Discord sandbox and the real bot (serenity, connected to the sandbox)
+//! on the configured database, then plays a scripted support scenario as customers and staff
+//! would on Discord, printing who said what where. Every step states what it expects; the demo
+//! exits non-zero naming the first step that did not behave.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
 
+use crate::discord::{self, Connection, DiscordSettings, Services};
 use crate::domain::orders::{Charge, Order, OrderStatus, Subscription};
-use crate::domain::staff::{Role, StaffMember};
-use crate::domain::{CaseAction, CaseState, ChannelKind, InboundMessage, Priority};
-use crate::services::routing::{Routed, RoutingService};
-use crate::services::{audit, Actor, CaseService, Disposition, IntakeOutcome, IntakeService};
+use crate::domain::{CaseState, Priority};
+use crate::render;
+use crate::sandbox::{Posted, Sandbox, BOT_USER, PUBLIC_CHANNEL, QUEUE_CHANNEL, STAFF_ROLE};
+use crate::services::audit;
 use crate::store::Store;
 
-/// Plays the scenario. Ids carry a per-run tag, so the demo can run again on the same database.
+/// How long one step may take before it counts as failed.
+const STEP: StdDuration = StdDuration::from_secs(10);
+
+/// Plays the scenario. Order numbers carry a per-run tag, so the demo can run again on the same
+/// database.
 pub async fn run(
     store: &Store,
-    intake: IntakeService,
-    routing: RoutingService,
+    services: Services,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let cases = CaseService::new(store.clone());
+    let sandbox = Sandbox::start().await?;
+    let connection = Connection {
+        token: "sandbox".into(),
+        proxy: Some(sandbox.base_url()),
+        shards: None,
+    };
+    let bot = discord::start(services, DiscordSettings::sandbox(), connection).await?;
     let tag = Utc::now().timestamp_millis();
     let orders = seed_orders(store, tag).await?;
-    let mut script = Script {
+    let mut d = Demo {
         out,
-        tag,
-        intake,
-        routing,
+        sandbox: sandbox.clone(),
+        store: store.clone(),
+        names: HashMap::new(),
+        shown: 0,
         failed: None,
     };
     let backend = store.backend().as_str();
-    writeln!(script.out, "casebot demo on {backend} (run {tag})\n")?;
+    writeln!(
+        d.out,
+        "casebot demo: the real bot against the Discord sandbox at {}, on {backend}\n",
+        sandbox.base_url()
+    )?;
+    let connected = wait(&sandbox, |_| bot.is_ready()).await;
+    d.expect(0, "the bot connects to the gateway", connected)?;
 
-    let question = format!("Where is my order {}?", orders.parcel);
-    let (first, routed) = script.dm("maya", "Maya", "m1", &question).await?;
-    let answered = first.disposition == Disposition::New
-        && routed.flow == Some("tracking")
-        && routed.reply.contains("on its way");
-    script.expect(
+    let maya = d.person("maya", &[]);
+    let ivy = d.person("ivy", &[]);
+    let leo = d.person("leo", &[]);
+    let ana = d.person("ana", &[STAFF_ROLE]);
+    let ben = d.person("ben", &[STAFF_ROLE]);
+
+    // 1. A public mention that holds a card number.
+    let post = d.mention(
+        maya,
+        &format!(
+            "my order {} has not come yet and I paid with my card 4111 1111 1111 1111",
+            orders.parcel
+        ),
+    )?;
+    let handled = wait(&sandbox, |s| {
+        let acknowledged = s
+            .messages_in(PUBLIC_CHANNEL)
+            .iter()
+            .any(|m| m.author_id == BOT_USER);
+        s.message(post).is_some_and(|m| m.deleted) && acknowledged && !s.bot_dms(maya).is_empty()
+    })
+    .await;
+    d.show()?;
+    let maya_case = d.case_of(maya).await?;
+    let stored = store.messages(maya_case).await?;
+    let clean = stored.iter().all(|m| !m.body.contains("4111"));
+    d.expect(
         1,
-        "a tracking question in DM is answered from the order",
-        answered,
+        "a public post with a card number comes down, is acknowledged in public, stored \
+         without the number and continued in DM",
+        handled && clean,
     )?;
 
-    let replay = script
-        .customer("maya", "Maya", ChannelKind::Dm, "m1", &question)
-        .await?;
-    let same = replay.is_duplicate() && replay.case_id == first.case_id;
-    script.expect(
+    // 2. Tracking self-service in DM.
+    let before = sandbox.bot_dms(maya).len();
+    d.dm(maya, &format!("Where is my order {}?", orders.parcel))?;
+    let tracked = wait(&sandbox, |s| {
+        let dms = s.bot_dms(maya);
+        dms.len() > before
+            && dms[before..]
+                .iter()
+                .any(|m| m.content.contains("on its way"))
+    })
+    .await;
+    d.show()?;
+    d.routing(maya_case).await?;
+    d.expect(
         2,
-        "a redelivered message is recognised and changes nothing",
-        same,
+        "a tracking question in DM is answered from the order",
+        tracked,
     )?;
 
-    let (card, _) = script
-        .dm("maya", "Maya", "m2", "It was paid with 4111 1111 1111 1111")
-        .await?;
-    let stored = store.messages(first.case_id).await?;
-    let hidden = card.cards_removed == 1 && stored.iter().all(|m| !m.body.contains("4111"));
-    script.expect(3, "a card number is removed before it is stored", hidden)?;
-
-    script
-        .customer("ivy", "Ivy", ChannelKind::Dm, "i0", "hi")
-        .await?;
+    // 3. A subscription charged after cancellation, refunded at first contact.
+    d.dm(ivy, "hi")?;
+    wait(&sandbox, |s| !s.bot_dms(ivy).is_empty()).await;
+    d.show()?;
     store
-        .link_customer("demo", &format!("ivy-{tag}"), &orders.ivy_ref)
+        .link_customer("discord", &ivy.to_string(), &orders.ivy_ref)
         .await?;
-    let complaint = "I cancelled my membership last month but you charged me again!";
-    let (_, refund) = script.dm("ivy", "Ivy", "i1", complaint).await?;
-    let refunded = refund.refunds.len() == 1 && refund.reply.contains("$14.99");
-    script.expect(
-        4,
+    d.dm(
+        ivy,
+        "I cancelled my membership last month but you charged me again!",
+    )?;
+    let refunded = wait(&sandbox, |s| {
+        s.bot_dms(ivy).iter().any(|m| m.content.contains("$14.99"))
+    })
+    .await;
+    d.show()?;
+    let ivy_case = d.case_of(ivy).await?;
+    d.routing(ivy_case).await?;
+    d.expect(
+        3,
         "a charge after cancellation is refunded at first contact",
         refunded,
     )?;
 
-    let public = script
-        .customer(
-            "leo",
-            "Leo",
-            ChannelKind::Public,
-            "l1",
-            "@casebot I need help with an order",
-        )
-        .await?;
-    let own_case = public.disposition == Disposition::New && public.case_id != first.case_id;
-    script.expect(
-        5,
-        "a public mention opens the customer's own case",
-        own_case,
+    // 4. A frustrated customer with a missing $900 laptop.
+    d.dm(
+        leo,
+        &format!(
+            "Tracking says my laptop {} was delivered but it NEVER arrived. This is ridiculous!!!",
+            orders.laptop
+        ),
     )?;
-
-    let angry = format!(
-        "Tracking says my laptop {} was delivered but it NEVER arrived. This is ridiculous!!!",
-        orders.laptop
-    );
-    let (_, escalated) = script.dm("leo", "Leo", "l2", &angry).await?;
-    let case = store.case(public.case_id).await?;
+    let leo_case = d.case_of(leo).await?;
+    let carded = wait(&sandbox, |s| card(s, leo_case).is_some()).await;
+    let threaded = wait(&sandbox, |s| !s.threads().is_empty()).await;
+    d.show()?;
+    d.routing(leo_case).await?;
+    let record = store.case(leo_case).await?;
     let high =
-        case.is_some_and(|c| c.state == CaseState::Escalated && c.priority == Priority::High);
-    script.expect(
-        6,
-        "a frustrated customer with a missing $900 laptop is escalated, priority high",
-        escalated.escalated && high,
+        record.is_some_and(|c| c.state == CaseState::Escalated && c.priority == Priority::High);
+    d.expect(
+        4,
+        "a frustrated customer with a missing $900 laptop is escalated at priority high, with \
+         a card in the staff queue and a private thread",
+        carded && threaded && high,
     )?;
 
-    // Two staff members click Claim at the same moment.
-    for id in ["ana", "ben"] {
-        let member = StaffMember {
-            id: id.into(),
-            role: Role::Staff,
-        };
-        cases.add_staff(&member, &Actor::system()).await?;
-    }
-    let claim = |staff: &str| CaseAction::Claim {
-        staff: staff.into(),
-    };
-    let (a, b) = tokio::join!(
-        cases.apply_as_staff(public.case_id, "ana", claim("ana")),
-        cases.apply_as_staff(public.case_id, "ben", claim("ben")),
-    );
-    let outcome = |r: &Result<CaseState, crate::services::CaseError>| match r {
-        Ok(_) => "claimed".to_owned(),
-        Err(e) => e.to_string(),
-    };
+    // 5. Two staff members click Claim at the same moment.
+    let card_id = card(&sandbox, leo_case).map(|c| c.id).unwrap_or_default();
+    let claim = format!("cb:claim:{leo_case}");
     writeln!(
-        script.out,
-        "  ana clicks Claim: {}\n  ben clicks Claim: {}",
-        outcome(&a),
-        outcome(&b)
+        d.out,
+        "  [#staff-queue] ana and ben click Claim at the same moment"
     )?;
-    script.expect(
-        7,
-        "of two simultaneous claims exactly one wins",
-        a.is_ok() != b.is_ok(),
+    let clicks = [
+        sandbox.click(ana, card_id, &claim),
+        sandbox.click(ben, card_id, &claim),
+    ];
+    wait(&sandbox, |s| {
+        clicks.iter().all(|c| !s.callbacks(*c).is_empty())
+    })
+    .await;
+    let answers: Vec<_> = clicks.iter().map(|c| sandbox.callbacks(*c)).collect();
+    for (who, answer) in ["ana", "ben"].iter().zip(&answers) {
+        let shown = match answer.first() {
+            Some(a) if a.kind == 7 => "the card updates: claimed".to_owned(),
+            Some(a) => format!("only they see: {}", a.content()),
+            None => "no answer".to_owned(),
+        };
+        writeln!(d.out, "    to {who}: {shown}")?;
+    }
+    let winners = answers
+        .iter()
+        .filter(|a| a.first().is_some_and(|a| a.kind == 7))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| {
+            a.first()
+                .is_some_and(|a| a.ephemeral() && a.content().starts_with("Already claimed"))
+        })
+        .count();
+    d.expect(
+        5,
+        "of two simultaneous claims exactly one wins; the other is told privately",
+        winners == 1 && refused == 1,
     )?;
-
-    let winner = if a.is_ok() { "ana" } else { "ben" };
-    let resolve = CaseAction::Resolve {
-        summary: "replacement laptop sent".into(),
+    let winner = if answers[0].first().is_some_and(|a| a.kind == 7) {
+        ana
+    } else {
+        ben
     };
-    cases
-        .apply_as_staff(public.case_id, winner, resolve)
-        .await?;
-    let back = script
-        .customer(
-            "leo",
-            "Leo",
-            ChannelKind::Dm,
-            "l3",
-            "thanks, it just arrived!",
-        )
-        .await?;
-    let reopened = back.disposition == Disposition::Reopened && back.case_id == public.case_id;
-    script.expect(
-        8,
-        "a message soon after resolution reopens the case",
-        reopened,
+
+    // 6. A staff reply in the thread is relayed to the customer.
+    let thread = store
+        .case(leo_case)
+        .await?
+        .and_then(|c| c.thread_id)
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or_default();
+    d.names.insert(thread, format!("thread case-{leo_case}"));
+    let reply = "I'm sorry, Leo. I've ordered a replacement laptop; it ships today.";
+    d.say(thread, winner, reply)?;
+    let relayed = wait(&sandbox, |s| {
+        s.bot_dms(leo)
+            .iter()
+            .any(|m| m.content == render::staff_reply(reply))
+    })
+    .await;
+    d.show()?;
+    d.expect(
+        6,
+        "a staff reply in the case thread is relayed to the customer's DM",
+        relayed,
     )?;
 
+    // 7. An internal note is not relayed.
+    d.say(
+        thread,
+        winner,
+        "!note courier confirmed the loss; claim filed",
+    )?;
+    let noted = wait(&sandbox, |s| {
+        s.messages_in(thread)
+            .iter()
+            .any(|m| m.author_id == BOT_USER && m.content.contains("Note from"))
+    })
+    .await;
+    d.show()?;
+    let private = sandbox
+        .bot_dms(leo)
+        .iter()
+        .all(|m| !m.content.contains("courier"));
+    d.expect(
+        7,
+        "an internal note stays in the thread and never reaches the customer",
+        noted && private,
+    )?;
+
+    // 8. Resolve, and the customer rates the help.
+    writeln!(d.out, "  [#staff-queue] {} clicks Resolve", d.name(winner))?;
+    let resolve = sandbox.click(winner, card_id, &format!("cb:resolve:{leo_case}"));
+    wait(&sandbox, |s| !s.callbacks(resolve).is_empty()).await;
+    let prompted = wait(&sandbox, |s| {
+        s.bot_dms(leo).iter().any(|m| m.buttons().len() == 5)
+    })
+    .await;
+    d.show()?;
+    let prompt = sandbox
+        .bot_dms(leo)
+        .into_iter()
+        .find(|m| m.buttons().len() == 5);
+    let mut rated = false;
+    if let Some(prompt) = prompt {
+        writeln!(d.out, "  [DM leo] leo taps 5")?;
+        let click = sandbox.click(leo, prompt.id, &format!("cb:rate:{leo_case}:5"));
+        wait(&sandbox, |s| !s.callbacks(click).is_empty()).await;
+        rated = store.case(leo_case).await?.and_then(|c| c.rating) == Some(5);
+    }
+    let resolved = store
+        .case(leo_case)
+        .await?
+        .is_some_and(|c| c.state == CaseState::Resolved);
+    d.expect(
+        8,
+        "the case is resolved and the customer's 5/5 rating is stored",
+        prompted && resolved && rated,
+    )?;
+
+    bot.stop().await;
+    writeln!(d.out, "\nthe queue now:")?;
+    let queue = store.queue(100).await?;
+    if queue.is_empty() {
+        writeln!(d.out, "  (empty)")?;
+    }
+    for entry in &queue {
+        writeln!(d.out, "  {}", render::queue_line(entry))?;
+    }
     let report = audit::verify(store).await?;
     let state = if report.is_intact() {
         "intact"
     } else {
         "TAMPERED"
     };
-    writeln!(
-        script.out,
-        "\naudit verify: {} events, {state}",
-        report.checked
-    )?;
-    script.expect(9, "the audit log verifies", report.is_intact())?;
+    writeln!(d.out, "\naudit verify: {} events, {state}", report.checked)?;
+    d.expect(9, "the audit log verifies", report.is_intact())?;
 
-    Ok(match script.failed {
+    Ok(match d.failed {
         None => {
-            writeln!(script.out, "\ndemo passed: every step behaved as expected")?;
+            writeln!(d.out, "\ndemo passed: every step behaved as expected")?;
             ExitCode::SUCCESS
         }
         Some(step) => {
-            writeln!(script.out, "\ndemo FAILED at step {step}")?;
+            writeln!(d.out, "\ndemo FAILED at step {step}")?;
             ExitCode::FAILURE
         }
     })
+}
+
+async fn wait(sandbox: &Sandbox, check: impl FnMut(&Sandbox) -> bool) -> bool {
+    sandbox.wait_for(STEP, check).await
+}
+
+/// The case's card in the staff queue channel.
+fn card(sandbox: &Sandbox, case: i64) -> Option<Posted> {
+    let title = format!("Case #{case}\"");
+    sandbox
+        .messages_in(QUEUE_CHANNEL)
+        .into_iter()
+        .find(|m| m.embeds.to_string().contains(&title))
 }
 
 /// The order numbers and customer reference the scenario talks about.
@@ -258,74 +390,116 @@ async fn seed_orders(store: &Store, tag: i64) -> anyhow::Result<DemoOrders> {
     })
 }
 
-struct Script<'o, W: Write> {
+struct Demo<'o, W: Write> {
     out: &'o mut W,
-    tag: i64,
-    intake: IntakeService,
-    routing: RoutingService,
+    sandbox: Sandbox,
+    store: Store,
+    /// What to call channels and people in the transcript.
+    names: HashMap<u64, String>,
+    /// Bot messages already printed.
+    shown: usize,
     failed: Option<u32>,
 }
 
-impl<W: Write> Script<'_, W> {
-    async fn customer(
-        &mut self,
-        who: &str,
-        name: &str,
-        channel: ChannelKind,
-        message: &str,
-        text: &str,
-    ) -> anyhow::Result<IntakeOutcome> {
-        let msg = InboundMessage {
-            platform: "demo".into(),
-            author_id: format!("{who}-{}", self.tag),
-            author_name: name.into(),
-            channel_kind: channel,
-            channel_id: format!("{}-{}", channel.as_str(), self.tag),
-            message_id: format!("{message}-{}", self.tag),
-            text: text.into(),
-            sent_at: Utc::now(),
-        };
-        let outcome = self.intake.receive(&msg).await?;
-        writeln!(
-            self.out,
-            "  {name} ({}): {text:?}\n    -> case #{} {:?}",
-            channel.as_str(),
-            outcome.case_id,
-            outcome.disposition
-        )?;
-        Ok(outcome)
+impl<W: Write> Demo<'_, W> {
+    fn person(&mut self, name: &str, roles: &[u64]) -> u64 {
+        let id = self.sandbox.person(name, roles);
+        self.names.insert(id, name.to_owned());
+        id
     }
 
-    /// A DM taken in and routed, with the bot's reply shown.
-    async fn dm(
-        &mut self,
-        who: &str,
-        name: &str,
-        message: &str,
-        text: &str,
-    ) -> anyhow::Result<(IntakeOutcome, Routed)> {
-        let outcome = self
-            .customer(who, name, ChannelKind::Dm, message, text)
-            .await?;
-        let routed = self.routing.route_message(outcome.case_id, text).await?;
+    fn name(&self, id: u64) -> String {
+        self.names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    fn mention(&mut self, user: u64, text: &str) -> anyhow::Result<u64> {
+        writeln!(self.out, "  [#public] {}: @casebot {text}", self.name(user))?;
+        Ok(self.sandbox.mention(user, text))
+    }
+
+    fn dm(&mut self, user: u64, text: &str) -> anyhow::Result<u64> {
+        let channel = self.sandbox.dm_channel(user);
+        self.names
+            .insert(channel, format!("DM {}", self.name(user)));
         writeln!(
             self.out,
-            "    routing: intent {}, priority {}, {}\n    casebot: {}",
-            routed.intent,
-            routed.priority,
-            if routed.escalated {
-                "escalated to the queue"
-            } else {
-                "self-service"
-            },
-            routed.reply
+            "  [DM {}] {}: {text}",
+            self.name(user),
+            self.name(user)
         )?;
-        Ok((outcome, routed))
+        Ok(self.sandbox.dm(user, text))
+    }
+
+    fn say(&mut self, channel: u64, user: u64, text: &str) -> anyhow::Result<u64> {
+        let place = self.names.get(&channel).cloned().unwrap_or_default();
+        writeln!(self.out, "  [{place}] {}: {text}", self.name(user))?;
+        Ok(self.sandbox.say(channel, user, text))
+    }
+
+    /// Prints what the bot posted since the last call, and where.
+    fn show(&mut self) -> anyhow::Result<()> {
+        self.names.insert(PUBLIC_CHANNEL, "#public".into());
+        self.names.insert(QUEUE_CHANNEL, "#staff-queue".into());
+        let said = self.sandbox.everything_the_bot_said();
+        for m in &said[self.shown.min(said.len())..] {
+            let place = match self.names.get(&m.channel_id) {
+                Some(place) => place.clone(),
+                None if self.sandbox.threads().contains(&m.channel_id) => "case thread".into(),
+                None => "DM".into(),
+            };
+            let text = if m.content.is_empty() {
+                let title = m.embeds[0]["title"].as_str().unwrap_or_default();
+                let summary = m.embeds[0]["description"].as_str().unwrap_or_default();
+                format!("card \"{title}\": {summary}")
+            } else {
+                m.content.clone()
+            };
+            let buttons = m.buttons();
+            let buttons = if buttons.is_empty() {
+                String::new()
+            } else {
+                format!("  [buttons: {}]", buttons.join(", "))
+            };
+            writeln!(self.out, "  [{place}] casebot: {text}{buttons}")?;
+        }
+        self.shown = said.len();
+        Ok(())
+    }
+
+    /// The customer's case, once intake has made it.
+    async fn case_of(&self, user: u64) -> anyhow::Result<i64> {
+        for _ in 0..400 {
+            if let Some(case) = self
+                .store
+                .case_of_user("discord", &user.to_string())
+                .await?
+            {
+                return Ok(case);
+            }
+            tokio::time::sleep(StdDuration::from_millis(25)).await;
+        }
+        anyhow::bail!("no case was opened for {}", self.name(user))
+    }
+
+    /// What routing decided on the case.
+    async fn routing(&mut self, case: i64) -> anyhow::Result<()> {
+        if let Some(c) = self.store.case(case).await? {
+            let intent = c.intent.unwrap_or_else(|| "-".into());
+            writeln!(
+                self.out,
+                "    routing: case #{case}, intent {intent}, priority {}, {}",
+                c.priority, c.state
+            )?;
+        }
+        Ok(())
     }
 
     fn expect(&mut self, step: u32, what: &str, held: bool) -> anyhow::Result<()> {
         let verdict = if held { "ok" } else { "FAILED" };
-        writeln!(self.out, "  step {step}: {what}: {verdict}")?;
+        writeln!(self.out, "  step {step}: {what}: {verdict}\n")?;
         if !held && self.failed.is_none() {
             self.failed = Some(step);
         }

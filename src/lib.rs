@@ -7,14 +7,17 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod discord;
 pub mod domain;
 pub mod evaluation;
 pub mod llm;
+pub mod metrics;
 pub mod orders;
 pub mod render;
 pub mod replay;
+pub mod run;
 pub mod sandbox;
 pub mod services;
 pub mod store;

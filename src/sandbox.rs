@@ -137,7 +137,9 @@ impl Sandbox {
                 can_manage_messages: true,
                 ..World::default()
             }),
-            ids: AtomicU64::new(910_000_000_000_000_000),
+            // Snowflakes as Discord makes them, from the time: ids never repeat across runs on
+            // the same database, and they sort by age.
+            ids: AtomicU64::new(snowflake_now()),
             events,
             changed: Notify::new(),
             addr,
@@ -495,6 +497,14 @@ impl Sandbox {
     pub fn requests(&self) -> usize {
         self.world().requests
     }
+}
+
+fn snowflake_now() -> u64 {
+    const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    (now.saturating_sub(DISCORD_EPOCH_MS)) << 22
 }
 
 fn user_json(w: &World, id: u64) -> Value {

@@ -14,10 +14,11 @@ mod sections;
 use layers::{apply_env, merge_file, set};
 pub use secret::{mask_url_password, DatabaseUrl, Secret};
 use sections::{
-    limit_settings, llm_settings, orders_settings, queue_config, routing_settings, sla_policy,
-    RawLimits, RawLlm, RawOrders, RawQueue, RawRouting, RawSla,
+    discord_ids, limit_settings, llm_settings, orders_settings, queue_config, routing_settings,
+    server_addr, sla_policy, RawDiscord, RawLimits, RawLlm, RawOrders, RawQueue, RawRouting,
+    RawServer, RawSla,
 };
-pub use sections::{LlmSettings, OrdersSettings, QueueConfig, RoutingSettings};
+pub use sections::{DiscordIds, LlmSettings, OrdersSettings, QueueConfig, RoutingSettings};
 
 /// The defaults shipped with casebot. Being compiled in, they also list every key that exists.
 pub const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -54,6 +55,9 @@ pub struct Config {
     pub sla: crate::domain::sla::SlaPolicy,
     pub limits: crate::services::limits::LimitSettings,
     pub queue: QueueConfig,
+    pub discord: DiscordIds,
+    /// Where `casebot run` serves health and metrics.
+    pub http_addr: std::net::SocketAddr,
     /// From `DISCORD_TOKEN` only.
     pub discord_token: Option<Secret>,
 }
@@ -116,6 +120,8 @@ struct Raw {
     sla: RawSla,
     limits: RawLimits,
     queue: RawQueue,
+    discord: RawDiscord,
+    server: RawServer,
 }
 
 impl Config {
@@ -209,6 +215,8 @@ impl Config {
             sla: sla_policy(raw.sla)?,
             limits: limit_settings(raw.limits)?,
             queue: queue_config(raw.queue)?,
+            discord: discord_ids(raw.discord)?,
+            http_addr: server_addr(raw.server)?,
             discord_token,
         };
         config.validate()?;

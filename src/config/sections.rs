@@ -336,3 +336,61 @@ pub(super) fn queue_config(raw: RawQueue) -> Result<QueueConfig, ConfigError> {
         )?),
     })
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDiscord {
+    staff_guild_id: i64,
+    queue_channel_id: i64,
+    staff_role_id: i64,
+    lead_role_id: i64,
+    note_prefix: String,
+}
+
+/// Where staff work on Discord. Ids are 0 until set; `casebot run` requires them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscordIds {
+    pub staff_guild: u64,
+    pub queue_channel: u64,
+    pub staff_role: u64,
+    pub lead_role: u64,
+    pub note_prefix: String,
+}
+
+pub(super) fn discord_ids(raw: RawDiscord) -> Result<DiscordIds, ConfigError> {
+    let id = |key: &str, v: i64| -> Result<u64, ConfigError> {
+        u64::try_from(v).map_err(|_| ConfigError::Invalid {
+            key: key.to_owned(),
+            value: v.to_string(),
+            expected: "a Discord id (a positive number), or 0 when not set".into(),
+        })
+    };
+    if raw.note_prefix.trim().is_empty() {
+        return Err(ConfigError::Invalid {
+            key: "discord.note_prefix".into(),
+            value: raw.note_prefix,
+            expected: "some text, such as \"!note\"".into(),
+        });
+    }
+    Ok(DiscordIds {
+        staff_guild: id("discord.staff_guild_id", raw.staff_guild_id)?,
+        queue_channel: id("discord.queue_channel_id", raw.queue_channel_id)?,
+        staff_role: id("discord.staff_role_id", raw.staff_role_id)?,
+        lead_role: id("discord.lead_role_id", raw.lead_role_id)?,
+        note_prefix: raw.note_prefix,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    http_addr: String,
+}
+
+pub(super) fn server_addr(raw: RawServer) -> Result<std::net::SocketAddr, ConfigError> {
+    raw.http_addr.parse().map_err(|_| ConfigError::Invalid {
+        key: "server.http_addr".into(),
+        value: raw.http_addr.clone(),
+        expected: "an address and port such as 127.0.0.1:8080".into(),
+    })
+}

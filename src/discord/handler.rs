@@ -11,8 +11,7 @@ use serenity::all::{
     ActionRowComponent, ChannelId, ComponentInteraction, Context, CreateActionRow,
     CreateAllowedMentions, CreateInputText, CreateInteractionResponse,
     CreateInteractionResponseMessage, CreateMessage, CreateModal, EventHandler, GetMessages,
-    InputTextStyle, Interaction, Member, Message, MessageId, ModalInteraction, Ready, RoleId,
-    UserId,
+    InputTextStyle, Interaction, Message, MessageId, ModalInteraction, Ready, RoleId, UserId,
 };
 
 use super::custom_id::Control;
@@ -52,7 +51,10 @@ impl Handler {
             sent_at: chrono::DateTime::from_timestamp(msg.timestamp.unix_timestamp(), 0)
                 .unwrap_or_else(chrono::Utc::now),
         };
-        match self.services.conversation.handle(&inbound).await {
+        let started = std::time::Instant::now();
+        let handled = self.services.conversation.handle(&inbound).await;
+        self.services.latency.observe(started.elapsed());
+        match handled {
             Ok(handled) => Some(!handled.intake.personal_data.is_empty()),
             Err(e) => {
                 tracing::error!(message.id = %msg.id, error = %e, "a customer message failed");
@@ -133,24 +135,26 @@ impl Handler {
         self.services.cases.sync_staff(user, member.as_ref()).await
     }
 
-    fn roles_in_staff_server<'a>(
-        &self,
-        guild: Option<u64>,
-        member: Option<&'a Member>,
-    ) -> &'a [RoleId] {
-        match (guild, member) {
-            (Some(g), Some(m)) if g == self.settings.staff_guild => &m.roles,
-            _ => &[],
-        }
-    }
-
     async fn component(&self, ctx: &Context, c: ComponentInteraction) {
         let user = c.user.id.to_string();
         let answer = match Control::parse(&c.data.custom_id) {
             None => Answer::Private("That button is no longer in use.".into()),
+            Some(Control::Claim(case) | Control::Release(case) | Control::Resolve(case))
+                if c.guild_id.map(|g| g.get()) != Some(self.settings.staff_guild) =>
+            {
+                // Roles elsewhere say nothing about the support team: refuse, and record it.
+                let reason = "staff actions work only in the staff server";
+                let cases = &self.services.cases;
+                if let Err(e) = cases
+                    .record_refusal(Some(case), &user, &c.data.custom_id, reason)
+                    .await
+                {
+                    tracing::error!(error = %e, "a refusal was not recorded");
+                }
+                Answer::Private("Staff actions work only in the staff server.".into())
+            }
             Some(Control::Claim(case) | Control::Release(case) | Control::Resolve(case)) => {
-                let roles =
-                    self.roles_in_staff_server(c.guild_id.map(|g| g.get()), c.member.as_ref());
+                let roles = c.member.as_ref().map_or(&[][..], |m| m.roles.as_slice());
                 match self.sync_staff(&user, roles).await {
                     Ok(()) => {
                         let action = match Control::parse(&c.data.custom_id) {

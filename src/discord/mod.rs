@@ -52,6 +52,8 @@ pub struct Services {
     pub conversation: Conversation,
     pub cases: CaseService,
     pub limits: Arc<RateLimits>,
+    /// Where the time to take in and route each customer message is recorded.
+    pub latency: Arc<crate::metrics::Latency>,
 }
 
 /// How to reach Discord.

@@ -579,6 +579,29 @@ impl CaseService {
         }
     }
 
+    /// Records an attempt an adapter refused before it reached a case action (a staff button
+    /// pressed outside the staff server, say), so that every refusal is in the audit log.
+    pub async fn record_refusal(
+        &self,
+        case_id: Option<i64>,
+        who: &str,
+        attempted: &str,
+        reason: &str,
+    ) -> Result<(), CaseError> {
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(&[NewAuditEvent {
+            at: self.clock.now(),
+            actor_kind: ActorKind::Staff,
+            actor_id: who.to_owned(),
+            action: "auth.refused",
+            case_id,
+            details: json!({ "attempted": attempted, "reason": reason }),
+        }])
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Opens the transaction for `work` on a case by `staff_id`, or records the refusal.
     async fn begin_work(
         &self,

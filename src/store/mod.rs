@@ -511,6 +511,42 @@ impl Store {
             .collect()
     }
 
+    /// The figures `/metrics` reports from the database.
+    pub async fn metrics(&self) -> Result<StoredMetrics, StoreError> {
+        let row = sqlx::query(queries::SELECT_METRICS)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(StoredMetrics {
+            customer_messages: row.try_get(0)?,
+            waiting_by_priority: [
+                ("urgent", row.try_get(1)?),
+                ("high", row.try_get(2)?),
+                ("normal", row.try_get(3)?),
+                ("low", row.try_get(4)?),
+            ],
+            sla_breaches: row.try_get(5)?,
+            outbox_backlog: row.try_get(6)?,
+        })
+    }
+
+    /// The latest case of a platform user, if they have one.
+    pub async fn case_of_user(
+        &self,
+        platform: &str,
+        user_id: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(queries::SELECT_LATEST_CASE_OF_USER)
+            .bind(platform)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query(queries::PING).execute(&self.pool).await.is_ok()
+    }
+
     /// Links a platform user to the order system's customer id.
     pub async fn link_customer(
         &self,
@@ -601,6 +637,15 @@ impl Store {
         }
         Ok(report)
     }
+}
+
+/// Database figures for `/metrics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMetrics {
+    pub customer_messages: i64,
+    pub waiting_by_priority: [(&'static str, i64); 4],
+    pub sla_breaches: i64,
+    pub outbox_backlog: i64,
 }
 
 /// One case in the staff queue.

@@ -257,3 +257,21 @@ pub const SELECT_LAST_DMS_OF_ACTIVE_CASES: &str = "\
     WHERE c.state IN ('open', 'escalated', 'claimed') AND cu.platform = $1";
 
 pub const DELETE_STAFF_MEMBER: &str = "DELETE FROM staff_members WHERE id = $1";
+
+/// What `/metrics` reports from the database.
+pub const SELECT_METRICS: &str = "\
+    SELECT (SELECT COUNT(*) FROM messages WHERE author_kind = 'customer'), \
+           (SELECT COUNT(*) FROM cases WHERE state = 'escalated' AND priority = 'urgent'), \
+           (SELECT COUNT(*) FROM cases WHERE state = 'escalated' AND priority = 'high'), \
+           (SELECT COUNT(*) FROM cases WHERE state = 'escalated' AND priority = 'normal'), \
+           (SELECT COUNT(*) FROM cases WHERE state = 'escalated' AND priority = 'low'), \
+           (SELECT COUNT(*) FROM cases WHERE first_response_breached_at IS NOT NULL) \
+             + (SELECT COUNT(*) FROM cases WHERE resolution_breached_at IS NOT NULL), \
+           (SELECT COUNT(*) FROM outbox WHERE state = 'pending')";
+
+pub const PING: &str = "SELECT 1";
+
+/// A platform user's latest case.
+pub const SELECT_LATEST_CASE_OF_USER: &str = "\
+    SELECT c.id FROM cases c JOIN customers cu ON cu.id = c.customer_id \
+    WHERE cu.platform = $1 AND cu.platform_user_id = $2 ORDER BY c.id DESC LIMIT 1";

@@ -53,6 +53,7 @@ fn services(store: &Store) -> Services {
         conversation: Conversation::new(store.clone(), intake, routing, limits.clone()),
         cases: CaseService::new(store.clone()),
         limits,
+        latency: Arc::default(),
     }
 }
 

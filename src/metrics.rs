@@ -1,0 +1,120 @@
+//! What `casebot run` reports at `/metrics`, in the Prometheus text format: intake, the queue by
+//! priority, SLA breaches, the outbox backlog (from the database, so every process agrees) and
+//! this process's routing latency.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::store::StoredMetrics;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+/// Routing latency of this process, as a Prometheus histogram.
+#[derive(Debug, Default)]
+pub struct Latency {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Latency {
+    pub fn observe(&self, took: Duration) {
+        let secs = took.as_secs_f64();
+        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
+            if secs <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
+/// The whole `/metrics` page.
+pub fn render(stored: &StoredMetrics, latency: &Latency) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP casebot_intake_messages_total Customer messages taken in."
+    );
+    let _ = writeln!(out, "# TYPE casebot_intake_messages_total counter");
+    let _ = writeln!(
+        out,
+        "casebot_intake_messages_total {}",
+        stored.customer_messages
+    );
+    let _ = writeln!(
+        out,
+        "# HELP casebot_queue_depth Escalated cases waiting for a person."
+    );
+    let _ = writeln!(out, "# TYPE casebot_queue_depth gauge");
+    for (priority, n) in stored.waiting_by_priority {
+        let _ = writeln!(out, "casebot_queue_depth{{priority=\"{priority}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP casebot_sla_breaches_total SLA deadlines missed."
+    );
+    let _ = writeln!(out, "# TYPE casebot_sla_breaches_total counter");
+    let _ = writeln!(out, "casebot_sla_breaches_total {}", stored.sla_breaches);
+    let _ = writeln!(
+        out,
+        "# HELP casebot_outbox_backlog Messages waiting to be delivered."
+    );
+    let _ = writeln!(out, "# TYPE casebot_outbox_backlog gauge");
+    let _ = writeln!(out, "casebot_outbox_backlog {}", stored.outbox_backlog);
+    let _ = writeln!(
+        out,
+        "# HELP casebot_routing_latency_seconds Time to take in and route one customer message."
+    );
+    let _ = writeln!(out, "# TYPE casebot_routing_latency_seconds histogram");
+    for (bound, bucket) in BUCKETS.iter().zip(&latency.buckets) {
+        let n = bucket.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "casebot_routing_latency_seconds_bucket{{le=\"{bound}\"}} {n}"
+        );
+    }
+    let count = latency.count.load(Ordering::Relaxed);
+    let sum = latency.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+    let _ = writeln!(
+        out,
+        "casebot_routing_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+    );
+    let _ = writeln!(out, "casebot_routing_latency_seconds_sum {sum}");
+    let _ = writeln!(out, "casebot_routing_latency_seconds_count {count}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_reports_each_figure_and_a_cumulative_histogram() {
+        let latency = Latency::default();
+        latency.observe(Duration::from_millis(3));
+        latency.observe(Duration::from_millis(30));
+        let stored = StoredMetrics {
+            customer_messages: 12,
+            waiting_by_priority: [("urgent", 1), ("high", 2), ("normal", 3), ("low", 0)],
+            sla_breaches: 4,
+            outbox_backlog: 5,
+        };
+        let page = render(&stored, &latency);
+        for line in [
+            "casebot_intake_messages_total 12",
+            "casebot_queue_depth{priority=\"high\"} 2",
+            "casebot_sla_breaches_total 4",
+            "casebot_outbox_backlog 5",
+            "casebot_routing_latency_seconds_bucket{le=\"0.005\"} 1",
+            "casebot_routing_latency_seconds_bucket{le=\"0.05\"} 2",
+            "casebot_routing_latency_seconds_count 2",
+        ] {
+            assert!(page.contains(line), "{line} missing from\n{page}");
+        }
+    }
+}
