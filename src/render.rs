@@ -172,6 +172,18 @@ pub fn case_card(case_id: i64, priority: crate::domain::Priority, reasons: &str)
     format!("Case #{case_id} needs a person · priority {priority} · {reasons}")
 }
 
+/// The card's text after a staff action changed the case.
+pub fn card_update(
+    case_id: i64,
+    state: crate::domain::CaseState,
+    assignee: Option<&str>,
+) -> String {
+    match assignee {
+        Some(who) => format!("Case #{case_id} is {state} by <@{who}>."),
+        None => format!("Case #{case_id} is {state}."),
+    }
+}
+
 /// The staff re-notification for a missed SLA deadline.
 pub fn sla_breach_notice(
     case_id: i64,

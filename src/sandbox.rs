@@ -249,11 +249,41 @@ impl Sandbox {
             .extend(std::iter::repeat_n((status, code), n));
     }
 
-    /// Deletes a channel (such as a case thread) as a moderator might.
+    /// Deletes a channel (such as a case thread) as a moderator might; a thread's deletion is
+    /// announced on the gateway, as Discord does.
     pub fn delete_channel(&self, channel: u64) {
-        let mut w = self.world();
-        w.channels.remove(&channel);
-        w.deleted_channels.insert(channel);
+        let removed = {
+            let mut w = self.world();
+            w.deleted_channels.insert(channel);
+            w.channels.remove(&channel)
+        };
+        if let Some(ChannelKind::Thread { guild, parent }) = removed {
+            self.dispatch(
+                "THREAD_DELETE",
+                json!({ "id": channel.to_string(), "guild_id": guild.to_string(),
+                    "parent_id": parent.to_string(), "type": 12 }),
+            );
+        }
+    }
+
+    /// A moderator deletes a message (such as a case card); the gateway says so.
+    pub fn delete_message(&self, message: u64) {
+        let deleted = {
+            let mut w = self.world();
+            let found = w.messages.iter_mut().find(|m| m.id == message);
+            found.map(|m| {
+                m.deleted = true;
+                m.channel_id
+            })
+        };
+        if let Some(channel) = deleted {
+            let guild = guild_of(&self.world(), channel);
+            let mut event = json!({ "id": message.to_string(), "channel_id": channel.to_string() });
+            if let Some(guild) = guild {
+                event["guild_id"] = json!(guild.to_string());
+            }
+            self.dispatch("MESSAGE_DELETE", event);
+        }
     }
 
     /// The DM channel between the bot and `user`, opened if needed.
@@ -691,7 +721,12 @@ async fn get_channel(State(s): Shd, Path(channel): Path<u64>) -> Response {
 
 async fn delete_channel(State(s): Shd, Path(channel): Path<u64>) -> Response {
     let sandbox = Sandbox { shared: s.clone() };
-    sandbox.delete_channel(channel);
+    {
+        let mut w = s.world.lock().expect("sandbox lock");
+        w.channels.remove(&channel);
+        w.deleted_channels.insert(channel);
+    }
+    let _ = sandbox;
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -19,7 +19,7 @@ use serenity::all::{
 
 use super::custom_id::Control;
 use super::DiscordSettings;
-use crate::domain::{ActorKind, Destination, NewAuditEvent, OutboxKind};
+use crate::domain::{ActorKind, CaseState, Destination, NewAuditEvent, OutboxKind};
 use crate::render;
 use crate::services::outbox::{Deliver, DeliveryError};
 use crate::store::{CaseRecord, OutboxEntry, Store};
@@ -189,6 +189,11 @@ impl DiscordDelivery {
             .ok_or_else(|| DeliveryError::Permanent(format!("case {case_id} is gone")))?;
         let queue = ChannelId::new(self.settings.queue_channel);
         let embed = card_embed(&case, Some(&entry.body));
+        let staff_have_it = matches!(case.state, CaseState::Escalated | CaseState::Claimed);
+        if case.card_message_id.is_none() && !staff_have_it {
+            // A case that never reached the queue has no card to update.
+            return Ok("no card".into());
+        }
         if let Some(card) = case.card_message_id.as_deref() {
             let edit = EditMessage::new()
                 .embed(embed.clone())

@@ -8,12 +8,14 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use serenity::all::{
-    ActionRowComponent, ChannelId, ComponentInteraction, Context, CreateActionRow,
-    CreateAllowedMentions, CreateInputText, CreateInteractionResponse,
+    ActionRowComponent, ChannelId, CommandInteraction, ComponentInteraction, Context,
+    CreateActionRow, CreateAllowedMentions, CreateInputText, CreateInteractionResponse,
     CreateInteractionResponseMessage, CreateMessage, CreateModal, EventHandler, GetMessages,
-    InputTextStyle, Interaction, Message, MessageId, ModalInteraction, Ready, RoleId, UserId,
+    GuildChannel, GuildId, InputTextStyle, Interaction, Message, MessageId, ModalInteraction,
+    PartialGuildChannel, Ready, RoleId, UserId,
 };
 
+use super::commands;
 use super::custom_id::Control;
 use super::deliver::{card_buttons, card_embed};
 use super::{DiscordSettings, Services};
@@ -203,6 +205,47 @@ impl Handler {
         self.answer(ctx, Reply::Component(&c), answer).await;
     }
 
+    /// A staff slash command: only in the staff server, only for the support team.
+    async fn command(&self, ctx: &Context, cmd: CommandInteraction) {
+        let user = cmd.user.id.to_string();
+        let in_staff_server = cmd.guild_id.map(|g| g.get()) == Some(self.settings.staff_guild);
+        let roles = cmd.member.as_ref().map_or(&[][..], |m| m.roles.as_slice());
+        let on_team = roles
+            .iter()
+            .any(|r| [self.settings.staff_role, self.settings.lead_role].contains(&r.get()));
+        let text = match commands::parse(&cmd) {
+            None => "That command is not casebot's, or its options are incomplete.".to_owned(),
+            Some(command) if !in_staff_server || !on_team => {
+                let reason = if in_staff_server {
+                    "not on the support team"
+                } else {
+                    "staff commands work only in the staff server"
+                };
+                let cases = &self.services.cases;
+                if let Err(e) = cases
+                    .record_refusal(command.case(), &user, command.name(), reason)
+                    .await
+                {
+                    tracing::error!(error = %e, "a refusal was not recorded");
+                }
+                if in_staff_server {
+                    "Only the support team can do that.".to_owned()
+                } else {
+                    "casebot's staff commands work only in the staff server.".to_owned()
+                }
+            }
+            Some(command) => match self.sync_staff(&user, roles).await {
+                Err(e) => refusal(&e),
+                Ok(()) => match commands::execute(&self.services, &user, command).await {
+                    Ok(text) => text,
+                    Err(e) => refusal(&e),
+                },
+            },
+        };
+        self.answer(ctx, Reply::Command(&cmd), Answer::Private(text))
+            .await;
+    }
+
     async fn customer(
         &self,
         case: i64,
@@ -286,6 +329,7 @@ impl Handler {
             Answer::Modal(modal) => CreateInteractionResponse::Modal(modal),
         };
         let sent = match to {
+            Reply::Command(c) => c.create_response(&ctx.http, response).await,
             Reply::Component(c) => c.create_response(&ctx.http, response).await,
             Reply::Modal(m) => m.create_response(&ctx.http, response).await,
         };
@@ -340,6 +384,7 @@ enum Answer {
 }
 
 enum Reply<'a> {
+    Command(&'a CommandInteraction),
     Component(&'a ComponentInteraction),
     Modal(&'a ModalInteraction),
 }
@@ -376,6 +421,13 @@ impl EventHandler for Handler {
         let _ = self.bot.set(ready.user.id);
         self.ready.store(true, Ordering::Relaxed);
         tracing::info!(shard = ?ready.shard, "connected to the Discord gateway");
+        let staff_server = GuildId::new(self.settings.staff_guild);
+        if let Err(e) = staff_server
+            .set_commands(&ctx.http, commands::definitions())
+            .await
+        {
+            tracing::error!(error = %e, "the staff commands could not be registered");
+        }
         self.recover_missed_dms(&ctx).await;
     }
 
@@ -405,8 +457,44 @@ impl EventHandler for Handler {
         }
     }
 
+    async fn message_delete(
+        &self,
+        _ctx: Context,
+        channel: ChannelId,
+        deleted: MessageId,
+        _guild: Option<GuildId>,
+    ) {
+        if channel.get() != self.settings.queue_channel {
+            return;
+        }
+        if let Ok(Some(case)) = self.services.store.case_by_card(&deleted.to_string()).await {
+            if let Err(e) = self.services.cases.repost_card(case, true, false).await {
+                tracing::error!(case.id = case, error = %e, "a deleted card was not put back");
+            }
+        }
+    }
+
+    async fn thread_delete(
+        &self,
+        _ctx: Context,
+        thread: PartialGuildChannel,
+        _full: Option<GuildChannel>,
+    ) {
+        if let Ok(Some(case)) = self
+            .services
+            .store
+            .case_by_thread(&thread.id.to_string())
+            .await
+        {
+            if let Err(e) = self.services.cases.repost_card(case, false, true).await {
+                tracing::error!(case.id = case, error = %e, "a deleted thread was not put back");
+            }
+        }
+    }
+
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
         match interaction {
+            Interaction::Command(c) => self.command(&ctx, c).await,
             Interaction::Component(c) => self.component(&ctx, c).await,
             Interaction::Modal(m) => self.modal(&ctx, m).await,
             _ => {}

@@ -2,6 +2,7 @@
 //! parsed and checked here, the services decide, and everything the bot says goes through the
 //! outbox, delivered by [`deliver::DiscordDelivery`].
 
+pub mod commands;
 pub mod custom_id;
 pub mod deliver;
 mod handler;

@@ -291,6 +291,15 @@ impl CaseService {
             CaseAction::Release => json!({ "from": assignee }),
             CaseAction::Reopen | CaseAction::Close => json!({}),
         };
+        if !matches!(action, CaseAction::Escalate { .. } | CaseAction::Close) {
+            // The card shows the case as it now stands.
+            let update = render::card_update(case_id, next.state, next.assignee.as_deref());
+            tx.enqueue(
+                &[Outgoing::to_staff(case_id, OutboxKind::CaseCard, update)],
+                now,
+            )
+            .await?;
+        }
         tx.append_audit(&[NewAuditEvent {
             at: now,
             actor_kind: actor.kind,
@@ -334,6 +343,12 @@ impl CaseService {
         if !claimed {
             return Err(CaseError::Contended(case_id));
         }
+        let update = render::card_update(case_id, next.state, Some(&staff.id));
+        tx.enqueue(
+            &[Outgoing::to_staff(case_id, OutboxKind::CaseCard, update)],
+            now,
+        )
+        .await?;
         tx.append_audit(&[NewAuditEvent {
             at: now,
             actor_kind: staff.kind,
@@ -577,6 +592,53 @@ impl CaseService {
                 Ok(owner.state)
             }
         }
+    }
+
+    /// Puts the case's card (and with it its thread) back after someone deleted it on the
+    /// platform: the card is a projection of the case, so an active case always has one.
+    /// `card_gone`/`thread_gone` say which was deleted. Does nothing for a finished case.
+    pub async fn repost_card(
+        &self,
+        case_id: i64,
+        card_gone: bool,
+        thread_gone: bool,
+    ) -> Result<bool, CaseError> {
+        let Some(case) = self.store.case(case_id).await? else {
+            return Ok(false);
+        };
+        if !matches!(case.state, CaseState::Escalated | CaseState::Claimed) {
+            return Ok(false);
+        }
+        let card = if card_gone {
+            None
+        } else {
+            case.card_message_id.as_deref()
+        };
+        let thread = if thread_gone {
+            None
+        } else {
+            case.thread_id.as_deref()
+        };
+        self.store.set_case_card(case_id, card, thread).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let body = render::card_update(case_id, case.state, case.assignee.as_deref());
+        tx.enqueue(
+            &[Outgoing::to_staff(case_id, OutboxKind::CaseCard, body)],
+            now,
+        )
+        .await?;
+        tx.append_audit(&[NewAuditEvent {
+            at: now,
+            actor_kind: ActorKind::System,
+            actor_id: "discord".into(),
+            action: "card.reposted",
+            case_id: Some(case_id),
+            details: json!({ "card_deleted": card_gone, "thread_deleted": thread_gone }),
+        }])
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Records an attempt an adapter refused before it reached a case action (a staff button

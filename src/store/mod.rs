@@ -474,6 +474,14 @@ impl Store {
             .await?)
     }
 
+    /// The case whose card this is.
+    pub async fn case_by_card(&self, card_message_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(queries::SELECT_CASE_BY_CARD)
+            .bind(card_message_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     /// Records that the customer's DMs are closed (or open again), audited when it changes.
     pub async fn set_dm_closed(
         &self,

@@ -275,3 +275,5 @@ pub const PING: &str = "SELECT 1";
 pub const SELECT_LATEST_CASE_OF_USER: &str = "\
     SELECT c.id FROM cases c JOIN customers cu ON cu.id = c.customer_id \
     WHERE cu.platform = $1 AND cu.platform_user_id = $2 ORDER BY c.id DESC LIMIT 1";
+
+pub const SELECT_CASE_BY_CARD: &str = "SELECT id FROM cases WHERE card_message_id = $1";

@@ -315,3 +315,90 @@ async fn a_replay_reports_bad_lines_and_takes_each_message_in_once(backend: Back
     assert_eq!((cases, messages), (4, 6));
     db.cleanup().await;
 }
+
+#[test]
+fn run_without_a_token_says_so_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .arg("run")
+        .env("DATABASE_URL", &url)
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("CASEBOT_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DISCORD_TOKEN is not set"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_health_and_metrics_answers_customers_and_stops_cleanly_on_sigterm() {
+    let sandbox = casebot::sandbox::Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let port = {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().port()
+    };
+    let mut bot = tokio::process::Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .args(["run", "--discord-url", &sandbox.base_url()])
+        .env("DATABASE_URL", &url)
+        .env("CASEBOT__SERVER__HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("CASEBOT_CONFIG")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        let (http, url) = (http.clone(), format!("http://127.0.0.1:{port}{path}"));
+        async move {
+            match http.get(url).send().await {
+                Ok(r) => Some((r.status().as_u16(), r.text().await.unwrap_or_default())),
+                Err(_) => None,
+            }
+        }
+    };
+    let mut ready = None;
+    for _ in 0..200 {
+        if let Some((200, body)) = get("/readyz").await {
+            ready = Some(body);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready.as_deref(), Some("ready\n"));
+    assert_eq!(get("/healthz").await, Some((200, "ok\n".to_owned())));
+
+    let maya = sandbox.person("maya", &[]);
+    sandbox.dm(maya, "someone hacked my account");
+    let answered = sandbox
+        .wait_for(std::time::Duration::from_secs(10), |s| {
+            !s.bot_dms(maya).is_empty()
+        })
+        .await;
+    assert!(answered, "the running bot answers a customer");
+    let (status, metrics) = get("/metrics").await.unwrap();
+    assert_eq!(status, 200);
+    for line in [
+        "casebot_intake_messages_total 1",
+        "casebot_queue_depth{priority=\"urgent\"} 1",
+        "casebot_routing_latency_seconds_count 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+
+    let pid = bot.id().unwrap().to_string();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let exited = tokio::time::timeout(std::time::Duration::from_secs(15), bot.wait())
+        .await
+        .expect("casebot stops within 15 s of SIGTERM")
+        .unwrap();
+    assert!(exited.success(), "{exited:?}");
+}

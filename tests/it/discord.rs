@@ -30,9 +30,11 @@ on_both_backends!(
     pending_deliveries_are_sent_once_after_a_restart,
     dms_sent_while_the_bot_was_offline_are_taken_in_on_start,
     resolving_asks_the_customer_for_a_rating_and_stores_it,
+    staff_commands_work_in_the_staff_server_for_staff_only,
+    a_deleted_card_or_thread_is_put_back,
 );
 
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(20);
 
 struct World {
     db: TestDb,
@@ -586,5 +588,102 @@ async fn resolving_asks_the_customer_for_a_rating_and_stores_it(backend: Backend
     .await;
     assert!(w.sandbox.callbacks(forged)[0].ephemeral());
     assert_eq!(w.store.case(case).await.unwrap().unwrap().rating, Some(5));
+    w.done().await;
+}
+
+async fn staff_commands_work_in_the_staff_server_for_staff_only(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let ines = w.sandbox.person("ines", &[]);
+    w.sandbox.dm(ines, "someone hacked my account");
+    let case = w.case_of(ines).await;
+    w.card(case).await;
+    let ana = w.sandbox.person("ana", &[STAFF_ROLE]);
+    let eve = w.sandbox.person("eve", &[]);
+    let run = |who: u64, channel: u64, name: &str, options: serde_json::Value| {
+        w.sandbox.command(who, channel, name, options)
+    };
+    let answer = |id: u64| {
+        let sandbox = w.sandbox.clone();
+        async move {
+            assert!(
+                sandbox
+                    .wait_for(WAIT, |s| !s.callbacks(id).is_empty())
+                    .await,
+                "no answer to the command"
+            );
+            let callback = sandbox.callbacks(id)[0].clone();
+            assert!(callback.ephemeral(), "command answers are private");
+            callback.content().to_owned()
+        }
+    };
+    let case_option = serde_json::json!([{ "name": "case", "type": 4, "value": case }]);
+
+    // From a DM, or by someone without the staff role: refused, and audited.
+    let dm = w.sandbox.dm_channel(ana);
+    let from_dm = answer(run(ana, dm, "case", case_option.clone())).await;
+    assert!(from_dm.contains("only in the staff server"), "{from_dm}");
+    let outsider = answer(run(eve, QUEUE_CHANNEL, "queue", serde_json::json!([]))).await;
+    assert_eq!(outsider, "Only the support team can do that.");
+
+    let queue = answer(run(ana, QUEUE_CHANNEL, "queue", serde_json::json!([]))).await;
+    assert!(queue.contains(&format!("#{case}")), "{queue}");
+    let next = serde_json::json!([{ "name": "case", "type": 3, "value": "next" }]);
+    let claimed = answer(run(ana, QUEUE_CHANNEL, "claim", next)).await;
+    assert_eq!(claimed, format!("You claimed case #{case}."));
+    let note = serde_json::json!([
+        { "name": "case", "type": 4, "value": case },
+        { "name": "text", "type": 3, "value": "asked for ID by phone" }
+    ]);
+    let noted = answer(run(ana, QUEUE_CHANNEL, "note", note)).await;
+    assert_eq!(noted, format!("Note added to case #{case}."));
+    let shown = answer(run(ana, QUEUE_CHANNEL, "case", case_option)).await;
+    assert!(shown.contains("State: claimed"), "{shown}");
+
+    let trail = w.store.audit_page(Some(case), 0, 100).await.unwrap();
+    let refusals = trail.iter().filter(|e| e.action == "auth.refused").count();
+    assert_eq!(
+        refusals, 1,
+        "the DM attempt names the case; /queue has none"
+    );
+    let all = w.store.audit_page(None, 0, 1000).await.unwrap();
+    assert_eq!(all.iter().filter(|e| e.action == "auth.refused").count(), 2);
+    w.done().await;
+}
+
+async fn a_deleted_card_or_thread_is_put_back(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let ines = w.sandbox.person("ines", &[]);
+    w.sandbox.dm(ines, "someone hacked my account");
+    let case = w.case_of(ines).await;
+    let card = w.card(case).await;
+    let thread = w.thread_of(case).await;
+
+    w.sandbox.delete_message(card.id);
+    w.wait("a new card", |s| {
+        s.messages_in(QUEUE_CHANNEL)
+            .iter()
+            .any(|m| m.id != card.id && m.embeds.to_string().contains(&format!("Case #{case}")))
+    })
+    .await;
+
+    w.sandbox.delete_channel(thread);
+    let mut replaced = None;
+    for _ in 0..400 {
+        let now = w.store.case(case).await.unwrap().unwrap().thread_id;
+        if let Some(t) = now
+            .and_then(|t| t.parse::<u64>().ok())
+            .filter(|t| *t != thread)
+        {
+            replaced = Some(t);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let replaced = replaced.expect("a new thread");
+    assert!(w.sandbox.threads().contains(&replaced));
     w.done().await;
 }

@@ -129,7 +129,11 @@ async fn an_escalation_queues_its_staff_card_in_the_same_transaction(backend: Ba
         .apply(case, &Actor::system(), claim("ben"))
         .await
         .is_err());
-    assert_eq!(store.outbox_backlog().await.unwrap(), 1);
+    assert_eq!(
+        store.outbox_backlog().await.unwrap(),
+        2,
+        "the card, then its update for the one claim that happened"
+    );
     db.cleanup().await;
 }
 
