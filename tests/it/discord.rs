@@ -32,6 +32,7 @@ on_both_backends!(
     resolving_asks_the_customer_for_a_rating_and_stores_it,
     staff_commands_work_in_the_staff_server_for_staff_only,
     a_deleted_card_or_thread_is_put_back,
+    two_processes_on_separate_shards_share_one_database_without_doubles,
 );
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -686,4 +687,63 @@ async fn a_deleted_card_or_thread_is_put_back(backend: Backend) {
     let replaced = replaced.expect("a new thread");
     assert!(w.sandbox.threads().contains(&replaced));
     w.done().await;
+}
+
+async fn two_processes_on_separate_shards_share_one_database_without_doubles(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let mut bots = Vec::new();
+    for shard in 0..2 {
+        let store = db.store().await;
+        let connection = Connection {
+            token: "sandbox-token".into(),
+            proxy: Some(sandbox.base_url()),
+            shards: Some((shard..shard + 1, 2)),
+        };
+        let bot = discord::start(services(&store), DiscordSettings::sandbox(), connection)
+            .await
+            .unwrap();
+        bots.push((bot, store));
+    }
+    for _ in 0..200 {
+        if bots.iter().all(|(bot, _)| bot.is_ready()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let customers: Vec<u64> = (0..6)
+        .map(|i| sandbox.person(&format!("c{i}"), &[]))
+        .collect();
+    for c in &customers {
+        sandbox.dm(*c, "someone hacked my account");
+    }
+    let answered = sandbox
+        .wait_for(WAIT, |s| customers.iter().all(|c| s.bot_dms(*c).len() == 1))
+        .await;
+    assert!(answered, "every customer answered");
+    let cards = sandbox
+        .wait_for(WAIT, |s| s.messages_in(QUEUE_CHANNEL).len() == 6)
+        .await;
+    assert!(cards, "one card per case");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for c in &customers {
+        assert_eq!(
+            sandbox.bot_dms(*c).len(),
+            1,
+            "answered once, not once per process"
+        );
+    }
+    assert_eq!(sandbox.messages_in(QUEUE_CHANNEL).len(), 6);
+    let (_, cases, messages, _) = bots[0].1.counts().await.unwrap();
+    assert_eq!((cases, messages), (6, 6));
+    assert!(casebot::services::audit::verify(&bots[0].1)
+        .await
+        .unwrap()
+        .is_intact());
+    for (bot, _) in bots {
+        bot.stop().await;
+    }
+    db.cleanup().await;
 }
