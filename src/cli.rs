@@ -21,6 +21,7 @@ use crate::orders::{BuiltInOrders, HttpOrders, HttpOrdersConfig, OrderSource};
 use crate::render;
 use crate::services::conversation::Conversation;
 use crate::services::limits::{LimitSettings, RateLimits};
+use crate::services::privacy::PrivacyService;
 use crate::services::routing::RoutingService;
 use crate::services::sla::SlaSweeper;
 use crate::services::stuck::StuckSweeper;
@@ -100,6 +101,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A customer's data: export everything stored about them, or erase it.
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
     /// Record a customer's request to be called back, as a phone or web channel would.
     CallMe {
         #[arg(long = "case")]
@@ -207,6 +211,21 @@ enum QueueCommand {
         case_id: i64,
         #[arg(long = "as")]
         staff: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PrivacyCommand {
+    /// Print everything stored about a customer as one JSON document.
+    Export {
+        /// The customer's number (as `casebot case show` prints it).
+        #[arg(long)]
+        customer: i64,
+    },
+    /// Remove a customer's personal data and message text, leaving tombstones; audited.
+    Erase {
+        #[arg(long)]
+        customer: i64,
     },
 }
 
@@ -577,6 +596,21 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             }
+        }
+        Command::Privacy(PrivacyCommand::Export { customer }) => {
+            let export = PrivacyService::new(store.clone()).export(customer).await?;
+            writeln!(stdout, "{}", serde_json::to_string_pretty(&export)?)?;
+            ExitCode::SUCCESS
+        }
+        Command::Privacy(PrivacyCommand::Erase { customer }) => {
+            let erased = PrivacyService::new(store.clone())
+                .erase(customer, "operator")
+                .await?;
+            writeln!(
+                stdout,
+                "customer #{customer} erased: {erased} messages emptied, personal data removed"
+            )?;
+            ExitCode::SUCCESS
         }
         Command::CallMe { case_id, phone } => {
             let phone = case_service(&config, &store)

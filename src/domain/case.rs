@@ -442,4 +442,51 @@ mod tests {
             );
         }
     }
+
+    /// No sequence of actions, however odd, leaves a case in an inconsistent state: a claimed
+    /// case always has its assignee, no other state has one, and a closed case never moves.
+    #[test]
+    fn no_sequence_of_actions_reaches_an_invalid_state() {
+        let actions = |i: u64| match i % 8 {
+            0 => CaseAction::Escalate {
+                priority: Priority::High,
+                reason: "r".into(),
+            },
+            1 => claim("ana"),
+            2 => claim("ben"),
+            3 => CaseAction::Release,
+            4 => CaseAction::Transfer { to: "cy".into() },
+            5 => CaseAction::Resolve {
+                summary: "s".into(),
+            },
+            6 => CaseAction::Reopen,
+            _ => CaseAction::Close,
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut applied = 0;
+        for _ in 0..20_000 {
+            let (mut state, mut assignee) = (CaseState::Open, None::<String>);
+            for _ in 0..24 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let action = actions(seed);
+                let Ok(next) = transition(state, assignee.as_deref(), &action) else {
+                    continue;
+                };
+                applied += 1;
+                assert_ne!(state, CaseState::Closed, "a closed case moved: {action:?}");
+                (state, assignee) = (next.state, next.assignee);
+                assert_eq!(
+                    state == CaseState::Claimed,
+                    assignee.is_some(),
+                    "{state:?} with assignee {assignee:?} after {action:?}"
+                );
+            }
+        }
+        assert!(
+            applied > 100_000,
+            "the sequences exercised the machine: {applied}"
+        );
+    }
 }

@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod intake;
 pub mod limits;
 pub mod outbox;
+pub mod privacy;
 pub mod routing;
 pub mod sla;
 pub mod stuck;

@@ -550,6 +550,94 @@ impl Store {
             .await?)
     }
 
+    /// A customer as stored, for a data export.
+    pub async fn customer(&self, id: i64) -> Result<Option<serde_json::Value>, StoreError> {
+        let row = sqlx::query(queries::SELECT_CUSTOMER)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(serde_json::json!({
+                "id": r.try_get::<i64, _>("id")?,
+                "platform": r.try_get::<String, _>("platform")?,
+                "platform_user_id": r.try_get::<String, _>("platform_user_id")?,
+                "display_name": r.try_get::<String, _>("display_name")?,
+                "order_system_id": r.try_get::<Option<String>, _>("external_customer_id")?,
+                "blocked": r.try_get::<i64, _>("blocked")? != 0,
+                "created_at": from_millis(r.try_get("created_at")?).to_rfc3339(),
+            }))
+        })
+        .transpose()
+    }
+
+    /// The ids of a customer's cases, oldest first.
+    pub async fn customer_cases(&self, customer_id: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(queries::SELECT_CUSTOMER_CASES)
+            .bind(customer_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// A case's callback requests: `(phone, requested, due, done)`.
+    pub async fn case_callbacks(&self, case_id: i64) -> Result<Vec<serde_json::Value>, StoreError> {
+        let rows = sqlx::query(queries::SELECT_CASE_CALLBACKS)
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let at = |c: &str| -> Result<Option<String>, StoreError> {
+                    Ok(r.try_get::<Option<i64>, _>(c)?
+                        .map(|ms| from_millis(ms).to_rfc3339()))
+                };
+                Ok(serde_json::json!({
+                    "phone": r.try_get::<String, _>("phone")?,
+                    "requested_at": at("requested_at")?,
+                    "due_at": at("due_at")?,
+                    "done_at": at("done_at")?,
+                }))
+            })
+            .collect()
+    }
+
+    /// Removes a customer's personal data and message text, leaving tombstones, and audits it
+    /// in the same transaction. Returns how many messages were erased.
+    pub async fn erase_customer(
+        &self,
+        customer_id: i64,
+        at: DateTime<Utc>,
+        event: impl FnOnce(u64) -> NewAuditEvent,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(queries::ERASE_CUSTOMER)
+            .bind(customer_id)
+            .execute(&mut *tx.inner)
+            .await?;
+        let messages = sqlx::query(queries::ERASE_MESSAGES)
+            .bind(customer_id)
+            .execute(&mut *tx.inner)
+            .await?
+            .rows_affected();
+        for statement in [
+            queries::ERASE_CASES,
+            queries::ERASE_NOTES,
+            queries::ERASE_OUTBOX,
+        ] {
+            sqlx::query(statement)
+                .bind(customer_id)
+                .execute(&mut *tx.inner)
+                .await?;
+        }
+        sqlx::query(queries::ERASE_CALLBACKS)
+            .bind(customer_id)
+            .bind(at.timestamp_millis())
+            .execute(&mut *tx.inner)
+            .await?;
+        tx.append_audit(&[event(messages)]).await?;
+        tx.commit().await?;
+        Ok(messages)
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query(queries::PING).execute(&self.pool).await.is_ok()

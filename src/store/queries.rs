@@ -277,3 +277,41 @@ pub const SELECT_LATEST_CASE_OF_USER: &str = "\
     WHERE cu.platform = $1 AND cu.platform_user_id = $2 ORDER BY c.id DESC LIMIT 1";
 
 pub const SELECT_CASE_BY_CARD: &str = "SELECT id FROM cases WHERE card_message_id = $1";
+
+pub const SELECT_CUSTOMER: &str = "\
+    SELECT id, platform, platform_user_id, display_name, external_customer_id, blocked, created_at \
+    FROM customers WHERE id = $1";
+
+pub const SELECT_CUSTOMER_CASES: &str = "SELECT id FROM cases WHERE customer_id = $1 ORDER BY id";
+
+pub const SELECT_CASE_CALLBACKS: &str = "\
+    SELECT phone, requested_at, due_at, done_at FROM callbacks WHERE case_id = $1 ORDER BY id";
+
+/// Erasure: the customer keeps a row (cases point at it) but nothing that identifies them.
+pub const ERASE_CUSTOMER: &str = "\
+    UPDATE customers SET display_name = '[erased]', platform_user_id = 'erased-' || CAST(id AS TEXT), \
+        external_customer_id = NULL WHERE id = $1";
+
+pub const ERASE_MESSAGES: &str = "UPDATE messages SET body = '[erased]', channel_id = 'erased' \
+    WHERE customer_id = $1 AND body <> '[erased]'";
+
+pub const ERASE_CASES: &str = "\
+    UPDATE cases SET order_number = NULL, resolution_summary = CASE WHEN resolution_summary IS NULL \
+        THEN NULL ELSE '[erased]' END WHERE customer_id = $1";
+
+pub const ERASE_NOTES: &str = "\
+    UPDATE case_notes SET body = '[erased]' \
+    WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1) AND body <> '[erased]'";
+
+pub const ERASE_CALLBACKS: &str = "\
+    UPDATE callbacks SET phone = '[erased]', done_at = COALESCE(done_at, $2) \
+    WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1) AND phone <> '[erased]'";
+
+/// What was sent stays as a record that it was sent, without its text; what was still waiting to
+/// go to the customer is not sent any more.
+pub const ERASE_OUTBOX: &str = "\
+    UPDATE outbox SET body = '[erased]', \
+        target = CASE WHEN destination = 'customer_dm' THEN 'erased' ELSE target END, \
+        state = CASE WHEN state = 'pending' THEN 'failed' ELSE state END, \
+        last_error = CASE WHEN state = 'pending' THEN 'the customer was erased' ELSE last_error END \
+    WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1) AND body <> '[erased]'";

@@ -402,3 +402,37 @@ async fn run_serves_health_and_metrics_answers_customers_and_stops_cleanly_on_si
         .unwrap();
     assert!(exited.success(), "{exited:?}");
 }
+
+#[test]
+fn a_full_demo_run_logs_no_message_text_card_numbers_or_secrets_even_at_debug() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("DISCORD_TOKEN", "tok-do-not-log-9f3b2")
+        .env("CASEBOT_ORDERS_TOKEN", "orders-secret-77aa")
+        .env_remove("CASEBOT_CONFIG")
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.lines().count() > 20, "the debug logs were captured");
+    for secret in [
+        "tok-do-not-log-9f3b2",
+        "orders-secret-77aa",
+        "4111",
+        "NEVER arrived",
+        "ridiculous",
+        "cancelled my membership",
+        "replacement laptop",
+        "courier confirmed",
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} appears in the logs");
+    }
+}

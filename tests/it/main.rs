@@ -15,5 +15,6 @@ mod llm;
 mod orders;
 mod outbox;
 mod queue;
+mod reliability;
 mod routing;
 mod sla;
