@@ -220,6 +220,11 @@ impl Sandbox {
         id
     }
 
+    /// Gives `user` roles in another server (a staff role elsewhere means nothing to casebot).
+    pub fn grant(&self, guild: u64, user: u64, roles: &[u64]) {
+        self.world().roles.insert((guild, user), roles.to_vec());
+    }
+
     /// Adds another bot account (whose messages casebot must ignore).
     pub fn other_bot(&self, name: &str) -> u64 {
         let id = self.next_id();
@@ -366,6 +371,11 @@ impl Sandbox {
 
     /// Someone clicks a button on message `message`. Returns the interaction id.
     pub fn click(&self, user: u64, message: u64, custom_id: &str) -> u64 {
+        self.click_in(user, None, message, custom_id)
+    }
+
+    /// A click as if made in `channel` (a forged or replayed interaction elsewhere).
+    pub fn click_in(&self, user: u64, channel: Option<u64>, message: u64, custom_id: &str) -> u64 {
         let id = self.next_id();
         let token = format!("token-{id}");
         let payload = {
@@ -378,7 +388,8 @@ impl Sandbox {
                 .find(|m| m.id == message)
                 .cloned()
                 .expect("clicked a message the sandbox knows");
-            let mut payload = interaction_base(&w, id, &token, posted.channel_id, user);
+            let channel = channel.unwrap_or(posted.channel_id);
+            let mut payload = interaction_base(&w, id, &token, channel, user);
             payload["type"] = json!(3);
             payload["data"] = json!({ "custom_id": custom_id, "component_type": 2 });
             payload["message"] = message_json(&w, &posted);

@@ -8,7 +8,9 @@ use casebot::discord::{self, Connection, DiscordSettings, Running, Services};
 use casebot::domain::flows::FlowPolicy;
 use casebot::domain::rules::{parse_rules, DEFAULT_RULES};
 use casebot::orders::BuiltInOrders;
-use casebot::sandbox::{Sandbox, LEAD_ROLE, PUBLIC_CHANNEL, QUEUE_CHANNEL, STAFF_ROLE};
+use casebot::sandbox::{
+    Sandbox, LEAD_ROLE, PUBLIC_CHANNEL, PUBLIC_GUILD, QUEUE_CHANNEL, STAFF_ROLE,
+};
 use casebot::services::conversation::Conversation;
 use casebot::services::limits::{LimitSettings, RateLimits};
 use casebot::services::routing::RoutingService;
@@ -33,6 +35,7 @@ on_both_backends!(
     staff_commands_work_in_the_staff_server_for_staff_only,
     a_deleted_card_or_thread_is_put_back,
     two_processes_on_separate_shards_share_one_database_without_doubles,
+    every_staff_command_and_button_is_refused_and_audited_where_it_does_not_belong,
 );
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -746,4 +749,103 @@ async fn two_processes_on_separate_shards_share_one_database_without_doubles(bac
         bot.stop().await;
     }
     db.cleanup().await;
+}
+
+async fn every_staff_command_and_button_is_refused_and_audited_where_it_does_not_belong(
+    backend: Backend,
+) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let ines = w.sandbox.person("ines", &[]);
+    w.sandbox.dm(ines, "someone hacked my account");
+    let case = w.case_of(ines).await;
+    let card = w.card(case).await;
+    let ana = w.sandbox.person("ana", &[STAFF_ROLE]);
+    let claim = w.sandbox.click(ana, card.id, &format!("cb:claim:{case}"));
+    w.wait("ana's claim", |s| !s.callbacks(claim).is_empty()).await;
+
+    let customer = w.sandbox.person("carl", &[]);
+    let elsewhere = w.sandbox.person("otto", &[]);
+    w.sandbox.grant(PUBLIC_GUILD, elsewhere, &[STAFF_ROLE]);
+    let ben = w.sandbox.person("ben", &[STAFF_ROLE]);
+    let refusals_before = refusals(&w.store).await;
+
+    let buttons = ["claim", "release", "resolve"].map(|verb| format!("cb:{verb}:{case}"));
+    let case_opt = serde_json::json!([{ "name": "case", "type": 4, "value": case }]);
+    let commands: Vec<(&str, serde_json::Value)> = vec![
+        ("queue", serde_json::json!([])),
+        ("claim", serde_json::json!([{ "name": "case", "type": 3, "value": "next" }])),
+        ("release", case_opt.clone()),
+        (
+            "transfer",
+            serde_json::json!([{ "name": "case", "type": 4, "value": case },
+                { "name": "to", "type": 6, "value": ben.to_string() }]),
+        ),
+        (
+            "resolve",
+            serde_json::json!([{ "name": "case", "type": 4, "value": case },
+                { "name": "summary", "type": 3, "value": "done" }]),
+        ),
+        (
+            "note",
+            serde_json::json!([{ "name": "case", "type": 4, "value": case },
+                { "name": "text", "type": 3, "value": "hi" }]),
+        ),
+        ("case", case_opt.clone()),
+        ("block", case_opt.clone()),
+        ("unblock", case_opt),
+    ];
+    let mut attempts = Vec::new();
+    // A customer in the staff server, a staff member of another server, anyone from a DM.
+    for (who, channel) in [
+        (customer, QUEUE_CHANNEL),
+        (elsewhere, PUBLIC_CHANNEL),
+        (customer, w.sandbox.dm_channel(customer)),
+    ] {
+        for button in &buttons {
+            let in_channel = (channel != QUEUE_CHANNEL).then_some(channel);
+            attempts.push(w.sandbox.click_in(who, in_channel, card.id, button));
+        }
+        for (name, options) in &commands {
+            attempts.push(w.sandbox.command(who, channel, name, options.clone()));
+        }
+    }
+    // A staff member acting on someone else's claim.
+    for verb in ["release", "resolve"] {
+        attempts.push(w.sandbox.click(ben, card.id, &format!("cb:{verb}:{case}")));
+    }
+    for name in ["release", "transfer", "resolve"] {
+        let options = commands.iter().find(|(n, _)| *n == name).unwrap().1.clone();
+        attempts.push(w.sandbox.command(ben, QUEUE_CHANNEL, name, options));
+    }
+    w.wait("every attempt answered", |s| {
+        attempts.iter().all(|a| !s.callbacks(*a).is_empty())
+    })
+    .await;
+    for attempt in &attempts {
+        let answer = &w.sandbox.callbacks(*attempt)[0];
+        assert!(
+            answer.kind == 4 && answer.ephemeral(),
+            "every refusal is private: {answer:?}"
+        );
+    }
+    let record = w.store.case(case).await.unwrap().unwrap();
+    assert_eq!(record.assignee.as_deref(), Some(ana.to_string().as_str()));
+    assert_eq!(record.state, casebot::domain::CaseState::Claimed);
+    assert!(w.store.case_notes(case).await.unwrap().is_empty());
+    assert_eq!(
+        refusals(&w.store).await - refusals_before,
+        attempts.len() as i64,
+        "each of the {} attempts is in the audit log",
+        attempts.len()
+    );
+    w.done().await;
+}
+
+async fn refusals(store: &Store) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.refused'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
 }
