@@ -527,7 +527,11 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
-    let store = open_store(&config).await?;
+    let store = match command {
+        // The bot waits for its database; a one-off command says at once that it cannot reach it.
+        Command::Run { .. } => open_store_patiently(&config).await?,
+        _ => open_store(&config).await?,
+    };
     let code = match command {
         Command::Migrate => {
             let backend = store.backend().as_str();
@@ -829,6 +833,26 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .await
         .with_context(|| format!("cannot prepare the database {}", config.database.url))?;
     Ok(store)
+}
+
+/// Opens the database, and while it is unreachable says so and tries again, waiting longer each
+/// time (up to half a minute), until it answers or the process is stopped.
+async fn open_store_patiently(config: &Config) -> anyhow::Result<Store> {
+    let mut wait = std::time::Duration::from_secs(1);
+    loop {
+        match open_store(config).await {
+            Ok(store) => return Ok(store),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), retry_in_secs = wait.as_secs(),
+                    "the database is unreachable; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = tokio::signal::ctrl_c() => return Err(e),
+                }
+                wait = (wait * 2).min(std::time::Duration::from_secs(30));
+            }
+        }
+    }
 }
 
 pub fn intake_policy(config: &Config) -> IntakePolicy {

@@ -54,7 +54,18 @@ impl Handler {
                 .unwrap_or_else(chrono::Utc::now),
         };
         let started = std::time::Instant::now();
-        let handled = self.services.conversation.handle(&inbound).await;
+        // Intake is idempotent on the message id, so a message that failed for a passing
+        // database outage is simply tried again, with growing pauses (about half a minute).
+        let mut pause = std::time::Duration::from_millis(250);
+        let mut handled = self.services.conversation.handle(&inbound).await;
+        for _ in 0..7 {
+            if handled.is_ok() {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+            handled = self.services.conversation.handle(&inbound).await;
+        }
         self.services.latency.observe(started.elapsed());
         match handled {
             Ok(handled) => Some(!handled.intake.personal_data.is_empty()),

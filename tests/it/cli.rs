@@ -436,3 +436,150 @@ fn a_full_demo_run_logs_no_message_text_card_numbers_or_secrets_even_at_debug() 
         assert!(!logs.contains(secret), "{secret:?} appears in the logs");
     }
 }
+
+/// A TCP gate in front of PostgreSQL: closed, it drops every connection; opened, it forwards.
+/// Cutting it drops the connections in flight, as a database restart would.
+struct Gate {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Gate {
+    async fn start(target: String) -> Gate {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (gate_open, gate_links) = (open.clone(), links.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                if !gate_open.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let target = target.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                gate_links.lock().unwrap().push(link);
+            }
+        });
+        Gate { port, open, links }
+    }
+
+    fn open(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_waits_for_an_unreachable_database_and_rides_out_an_outage_losing_nothing() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let host_port = db
+        .url
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let gate = Gate::start(host_port.clone()).await;
+    let gated_url = db
+        .url
+        .replacen(&host_port, &format!("127.0.0.1:{}", gate.port), 1);
+    let sandbox = casebot::sandbox::Sandbox::start().await.unwrap();
+    let port = {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().port()
+    };
+    let mut bot = tokio::process::Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .args(["run", "--discord-url", &sandbox.base_url()])
+        .env("DATABASE_URL", &gated_url)
+        .env("CASEBOT__DATABASE__CONNECT_TIMEOUT_SECS", "1")
+        .env("CASEBOT__SERVER__HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("CASEBOT_CONFIG")
+        .env("RUST_LOG", "error")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert!(
+        bot.try_wait().unwrap().is_none(),
+        "an unreachable database is waited for, not a crash"
+    );
+    gate.open();
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..400 {
+        let url = format!("http://127.0.0.1:{port}/readyz");
+        if let Ok(r) = http.get(url).send().await {
+            if r.status().as_u16() == 200 {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "ready once the database answers");
+
+    let maya = sandbox.person("maya", &[]);
+    sandbox.dm(maya, "where is my order");
+    let wait = std::time::Duration::from_secs(30);
+    assert!(sandbox.wait_for(wait, |s| s.bot_dms(maya).len() == 1).await);
+
+    // The database goes away; a customer writes meanwhile; it comes back.
+    gate.cut();
+    sandbox.dm(maya, "hello? still there?");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    gate.open();
+    assert!(
+        sandbox.wait_for(wait, |s| s.bot_dms(maya).len() == 2).await,
+        "the message sent during the outage is answered after it"
+    );
+    let store = db.store().await;
+    let (_, _, messages, _) = store.counts().await.unwrap();
+    assert_eq!(messages, 2, "nothing was lost and nothing doubled");
+
+    let pid = bot.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let exited = tokio::time::timeout(std::time::Duration::from_secs(15), bot.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exited.success());
+    let mut logs = String::new();
+    use tokio::io::AsyncReadExt;
+    bot.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .await
+        .unwrap();
+    assert!(
+        logs.contains("the database is unreachable; retrying"),
+        "{logs}"
+    );
+    assert!(!logs.contains("panicked"), "{logs}");
+    db.cleanup().await;
+}

@@ -36,6 +36,7 @@ on_both_backends!(
     a_deleted_card_or_thread_is_put_back,
     two_processes_on_separate_shards_share_one_database_without_doubles,
     every_staff_command_and_button_is_refused_and_audited_where_it_does_not_belong,
+    discord_answering_429_and_5xx_delays_replies_but_loses_and_doubles_none,
 );
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -763,7 +764,8 @@ async fn every_staff_command_and_button_is_refused_and_audited_where_it_does_not
     let card = w.card(case).await;
     let ana = w.sandbox.person("ana", &[STAFF_ROLE]);
     let claim = w.sandbox.click(ana, card.id, &format!("cb:claim:{case}"));
-    w.wait("ana's claim", |s| !s.callbacks(claim).is_empty()).await;
+    w.wait("ana's claim", |s| !s.callbacks(claim).is_empty())
+        .await;
 
     let customer = w.sandbox.person("carl", &[]);
     let elsewhere = w.sandbox.person("otto", &[]);
@@ -775,7 +777,10 @@ async fn every_staff_command_and_button_is_refused_and_audited_where_it_does_not
     let case_opt = serde_json::json!([{ "name": "case", "type": 4, "value": case }]);
     let commands: Vec<(&str, serde_json::Value)> = vec![
         ("queue", serde_json::json!([])),
-        ("claim", serde_json::json!([{ "name": "case", "type": 3, "value": "next" }])),
+        (
+            "claim",
+            serde_json::json!([{ "name": "case", "type": 3, "value": "next" }]),
+        ),
         ("release", case_opt.clone()),
         (
             "transfer",
@@ -848,4 +853,24 @@ async fn refusals(store: &Store) -> i64 {
         .fetch_one(store.pool())
         .await
         .unwrap()
+}
+
+async fn discord_answering_429_and_5xx_delays_replies_but_loses_and_doubles_none(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let li = w.sandbox.person("li", &[]);
+    w.sandbox.fail_next(1, 429, 0);
+    w.sandbox.fail_next(2, 503, 0);
+    w.sandbox.dm(li, "someone hacked my account");
+    w.wait("the reply, after the failures", |s| {
+        !s.bot_dms(li).is_empty()
+    })
+    .await;
+    let case = w.case_of(li).await;
+    w.card(case).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.sandbox.bot_dms(li).len(), 1, "delivered once");
+    assert_eq!(w.store.outbox_backlog().await.unwrap(), 0);
+    w.done().await;
 }
