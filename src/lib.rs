@@ -12,6 +12,7 @@ pub mod demo;
 pub mod discord;
 pub mod domain;
 pub mod evaluation;
+pub mod fuzzing;
 pub mod llm;
 pub mod metrics;
 pub mod orders;

@@ -135,19 +135,36 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
+        let text = match file {
+            Some(path) => {
+                let read = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                Some((read, path.display().to_string()))
+            }
+            None => None,
+        };
+        let overrides = text.as_ref().map(|(t, name)| (t.as_str(), name.as_str()));
+        Config::load_text(overrides, env)
+    }
+
+    /// Loads defaults, then the TOML `text` of a file called `name`, then the environment.
+    pub fn load_text(
+        file: Option<(&str, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut table: Table = DEFAULTS
             .parse()
             .expect("the built-in defaults are valid TOML");
-        if let Some(path) = file {
-            let file_error = |reason: String| ConfigError::File {
-                path: path.display().to_string(),
-                reason,
-            };
-            let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
-            let overrides: Table = text
-                .parse()
-                .map_err(|e: toml::de::Error| file_error(e.message().to_owned()))?;
-            merge_file(&mut table, overrides, &path.display().to_string())?;
+        if let Some((text, name)) = file {
+            let overrides: Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::File {
+                        path: name.to_owned(),
+                        reason: e.message().to_owned(),
+                    })?;
+            merge_file(&mut table, overrides, name)?;
         }
         let env: Vec<(String, String)> = env.into_iter().collect();
         let mut discord_token = None;

@@ -2,6 +2,7 @@
 //! always and PostgreSQL whenever `CASEBOT_TEST_POSTGRES_URL` is set (in CI it must be).
 
 mod fake_http;
+mod fuzz_quick;
 mod support;
 
 mod audit_log;
