@@ -69,7 +69,7 @@ impl Inputs {
         let mut out = Vec::new();
         for _ in 0..parts {
             let pick = self.next_u64();
-            if pick % 3 == 0 {
+            if pick.is_multiple_of(3) {
                 let len = (pick >> 8) % 8;
                 out.extend((0..len).map(|_| (self.next_u64() & 0xff) as u8));
             } else {
