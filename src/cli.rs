@@ -695,13 +695,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 _ => None,
             };
             let services = discord_services(&config, &store)?;
-            let stuck = StuckSweeper::new(
-                store.clone(),
-                order_source(&config, &store)?,
-                flow_policy(&config),
-                config.queue.stuck.clone(),
-            );
-            let sla = SlaSweeper::new(store.clone(), config.sla.clone());
+            let (stuck, sla) = sweepers(&config, &store)?;
             let options = crate::run::RunOptions {
                 discord_url,
                 shards,
@@ -959,13 +953,7 @@ async fn queue(
             return Ok(ExitCode::SUCCESS);
         }
         QueueCommand::Sweep { watch } => {
-            let stuck = StuckSweeper::new(
-                store.clone(),
-                order_source(config, store)?,
-                flow_policy(config),
-                config.queue.stuck.clone(),
-            );
-            let sla = SlaSweeper::new(store.clone(), config.sla.clone());
+            let (stuck, sla) = sweepers(config, store)?;
             loop {
                 sweep_once(&stuck, &sla, out).await?;
                 if !watch {
@@ -1039,6 +1027,17 @@ async fn queue(
     let state = cases.apply_as_staff(case_id, &staff, action).await?;
     writeln!(out, "case #{case_id} {verb} by {staff}; it is now {state}")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The stuck-case and SLA sweepers as configuration describes them.
+fn sweepers(config: &Config, store: &Store) -> anyhow::Result<(StuckSweeper, SlaSweeper)> {
+    let stuck = StuckSweeper::new(
+        store.clone(),
+        order_source(config, store)?,
+        flow_policy(config),
+        config.queue.stuck.clone(),
+    );
+    Ok((stuck, SlaSweeper::new(store.clone(), config.sla.clone())))
 }
 
 /// One round of every sweeper, each finding reported as a line.

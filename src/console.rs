@@ -6,7 +6,7 @@ use std::io::Write;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::discord::{self, Connection, DiscordSettings, Services};
+use crate::discord::{self, Services};
 use crate::sandbox::{Sandbox, PUBLIC_CHANNEL, QUEUE_CHANNEL, STAFF_ROLE};
 use crate::store::Store;
 
@@ -110,13 +110,7 @@ pub fn parse(line: &str) -> Line {
 }
 
 pub async fn run(store: &Store, services: Services) -> anyhow::Result<()> {
-    let sandbox = Sandbox::start().await?;
-    let connection = Connection {
-        token: "sandbox".into(),
-        proxy: Some(sandbox.base_url()),
-        shards: None,
-    };
-    let bot = discord::start(services, DiscordSettings::sandbox(), connection).await?;
+    let (sandbox, bot) = discord::start_on_sandbox(services).await?;
     println!("casebot console: the real bot on the Discord sandbox. Names ending in a staff");
     println!("action (ana, ben, or anyone used with @case or claim) get the staff role.\n{HELP}");
     let mut people: HashMap<String, u64> = HashMap::new();

@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
 
-use crate::discord::{self, Connection, DiscordSettings, Services};
+use crate::discord::{self, Services};
 use crate::domain::orders::{Charge, Order, OrderStatus, Subscription};
 use crate::domain::{CaseState, Priority};
 use crate::render;
@@ -28,13 +28,7 @@ pub async fn run(
     services: Services,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let sandbox = Sandbox::start().await?;
-    let connection = Connection {
-        token: "sandbox".into(),
-        proxy: Some(sandbox.base_url()),
-        shards: None,
-    };
-    let bot = discord::start(services, DiscordSettings::sandbox(), connection).await?;
+    let (sandbox, bot) = discord::start_on_sandbox(services).await?;
     let tag = Utc::now().timestamp_millis();
     let orders = seed_orders(store, tag).await?;
     let mut d = Demo {

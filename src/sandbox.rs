@@ -376,27 +376,12 @@ impl Sandbox {
 
     /// A click as if made in `channel` (a forged or replayed interaction elsewhere).
     pub fn click_in(&self, user: u64, channel: Option<u64>, message: u64, custom_id: &str) -> u64 {
-        let id = self.next_id();
-        let token = format!("token-{id}");
-        let payload = {
-            let mut w = self.world();
-            w.tokens.insert(token.clone(), id);
-            w.clicked.insert(id, message);
-            let posted = w
-                .messages
-                .iter()
-                .find(|m| m.id == message)
-                .cloned()
-                .expect("clicked a message the sandbox knows");
-            let channel = channel.unwrap_or(posted.channel_id);
-            let mut payload = interaction_base(&w, id, &token, channel, user);
-            payload["type"] = json!(3);
-            payload["data"] = json!({ "custom_id": custom_id, "component_type": 2 });
-            payload["message"] = message_json(&w, &posted);
-            payload
-        };
-        self.dispatch("INTERACTION_CREATE", payload);
-        id
+        let posted = self
+            .message(message)
+            .expect("clicked a message the sandbox knows");
+        let data = json!({ "custom_id": custom_id, "component_type": 2 });
+        let channel = channel.unwrap_or(posted.channel_id);
+        self.interact(user, channel, 3, data, Some(&posted))
     }
 
     /// Someone submits a modal (such as the callback form) with text fields `fields`.
@@ -407,40 +392,47 @@ impl Sandbox {
         custom_id: &str,
         fields: &[(&str, &str)],
     ) -> u64 {
-        let id = self.next_id();
-        let token = format!("token-{id}");
-        let payload = {
-            let mut w = self.world();
-            w.tokens.insert(token.clone(), id);
-            let mut payload = interaction_base(&w, id, &token, channel, user);
-            payload["type"] = json!(5);
-            let rows: Vec<Value> = fields
-                .iter()
-                .map(|(id, value)| {
-                    json!({ "type": 1, "components": [
-                        { "type": 4, "custom_id": id, "value": value }
-                    ]})
-                })
-                .collect();
-            payload["data"] = json!({ "custom_id": custom_id, "components": rows });
-            payload
-        };
-        self.dispatch("INTERACTION_CREATE", payload);
-        id
+        let rows: Vec<Value> = fields
+            .iter()
+            .map(|(id, value)| {
+                json!({ "type": 1, "components": [
+                    { "type": 4, "custom_id": id, "value": value }
+                ]})
+            })
+            .collect();
+        let data = json!({ "custom_id": custom_id, "components": rows });
+        self.interact(user, channel, 5, data, None)
     }
 
     /// Someone runs a slash command with the given options.
     pub fn command(&self, user: u64, channel: u64, name: &str, options: Value) -> u64 {
+        let data = json!({
+            "id": self.next_id().to_string(), "name": name, "type": 1, "options": options
+        });
+        self.interact(user, channel, 2, data, None)
+    }
+
+    /// Sends an interaction of `kind` (2 command, 3 button, 5 form) and returns its id.
+    fn interact(
+        &self,
+        user: u64,
+        channel: u64,
+        kind: u64,
+        data: Value,
+        clicked: Option<&Posted>,
+    ) -> u64 {
         let id = self.next_id();
         let token = format!("token-{id}");
         let payload = {
             let mut w = self.world();
             w.tokens.insert(token.clone(), id);
             let mut payload = interaction_base(&w, id, &token, channel, user);
-            payload["type"] = json!(2);
-            payload["data"] = json!({
-                "id": self.next_id().to_string(), "name": name, "type": 1, "options": options
-            });
+            payload["type"] = json!(kind);
+            payload["data"] = data;
+            if let Some(posted) = clicked {
+                w.clicked.insert(id, posted.id);
+                payload["message"] = message_json(&w, posted);
+            }
             payload
         };
         self.dispatch("INTERACTION_CREATE", payload);

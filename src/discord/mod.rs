@@ -95,6 +95,22 @@ impl Running {
     }
 }
 
+/// Starts the built-in Discord sandbox and the bot connected to it, for the demo and the console.
+pub async fn start_on_sandbox(
+    services: Services,
+) -> anyhow::Result<(crate::sandbox::Sandbox, Running)> {
+    let sandbox = crate::sandbox::Sandbox::start()
+        .await
+        .context("cannot start the Discord sandbox")?;
+    let connection = Connection {
+        token: "sandbox".into(),
+        proxy: Some(sandbox.base_url()),
+        shards: None,
+    };
+    let bot = start(services, DiscordSettings::sandbox(), connection).await?;
+    Ok((sandbox, bot))
+}
+
 /// Connects to Discord (or the sandbox) and starts the dispatcher.
 pub async fn start(
     services: Services,

@@ -74,22 +74,12 @@ impl SlaSweeper {
             if !tx.mark_callback_breach(callback_id, now).await? {
                 continue;
             }
-            let notice = render::callback_overdue_notice(case_id);
-            tx.enqueue(
-                &[Outgoing::to_staff(case_id, OutboxKind::Callback, notice)],
-                now,
-            )
-            .await?;
-            tx.append_audit(&[NewAuditEvent {
-                at: now,
-                actor_kind: ActorKind::System,
-                actor_id: "sla".into(),
-                action: "callback.overdue",
-                case_id: Some(case_id),
-                details: json!({ "callback": callback_id, "notify": "staff" }),
-            }])
-            .await?;
-            tx.commit().await?;
+            let notice = (
+                OutboxKind::Callback,
+                render::callback_overdue_notice(case_id),
+            );
+            let details = json!({ "callback": callback_id, "notify": "staff" });
+            notify_staff(tx, case_id, notice, ("callback.overdue", details), now).await?;
             overdue.push(case_id);
         }
         Ok(overdue)
@@ -110,27 +100,17 @@ impl SlaSweeper {
         if !tx.mark_breach(case_id, kind, to, now).await? {
             return Ok(None);
         }
-        let notice = render::sla_breach_notice(case_id, kind, to);
-        tx.enqueue(
-            &[Outgoing::to_staff(case_id, OutboxKind::SlaBreach, notice)],
-            now,
-        )
-        .await?;
-        tx.append_audit(&[NewAuditEvent {
-            at: now,
-            actor_kind: ActorKind::System,
-            actor_id: "sla".into(),
-            action: "sla.breached",
-            case_id: Some(case_id),
-            details: json!({
-                "deadline": kind.as_str(),
-                "priority_from": clock.priority.as_str(),
-                "priority_to": to.as_str(),
-                "notify": "staff",
-            }),
-        }])
-        .await?;
-        tx.commit().await?;
+        let notice = (
+            OutboxKind::SlaBreach,
+            render::sla_breach_notice(case_id, kind, to),
+        );
+        let details = json!({
+            "deadline": kind.as_str(),
+            "priority_from": clock.priority.as_str(),
+            "priority_to": to.as_str(),
+            "notify": "staff",
+        });
+        notify_staff(tx, case_id, notice, ("sla.breached", details), now).await?;
         tracing::info!(case.id = case_id, deadline = kind.as_str(), "SLA breached");
         Ok(Some(Breach {
             case_id,
@@ -139,4 +119,26 @@ impl SlaSweeper {
             to,
         }))
     }
+}
+
+/// Queues a staff notice and its audit event, and commits them with the change already in `tx`.
+async fn notify_staff(
+    mut tx: crate::store::Tx,
+    case_id: i64,
+    (kind, notice): (OutboxKind, String),
+    (action, details): (&'static str, serde_json::Value),
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.enqueue(&[Outgoing::to_staff(case_id, kind, notice)], now)
+        .await?;
+    tx.append_audit(&[NewAuditEvent {
+        at: now,
+        actor_kind: ActorKind::System,
+        actor_id: "sla".into(),
+        action,
+        case_id: Some(case_id),
+        details,
+    }])
+    .await?;
+    tx.commit().await
 }

@@ -146,6 +146,13 @@ impl World {
             .unwrap()
     }
 
+    /// Clicks a button and waits for the answer; returns the interaction.
+    async fn click(&self, user: u64, message: u64, custom_id: &str, what: &str) -> u64 {
+        let click = self.sandbox.click(user, message, custom_id);
+        self.wait(what, |s| !s.callbacks(click).is_empty()).await;
+        click
+    }
+
     /// The customer asks for a person, and takes up the bot's offer with its button.
     async fn talk_to_a_person(&self, user: u64) -> i64 {
         self.sandbox
@@ -357,8 +364,7 @@ async fn a_staff_message_in_the_thread_is_relayed_and_a_note_is_not(backend: Bac
     let case = w.talk_to_a_person(tom).await;
     let card = w.card(case).await;
     let ana = w.sandbox.person("ana", &[STAFF_ROLE]);
-    let click = w.sandbox.click(ana, card.id, &format!("cb:claim:{case}"));
-    w.wait("the claim", |s| !s.callbacks(click).is_empty())
+    w.click(ana, card.id, &format!("cb:claim:{case}"), "the claim")
         .await;
     let thread = w.thread_of(case).await;
     w.sandbox.say(
@@ -564,12 +570,15 @@ async fn resolving_asks_the_customer_for_a_rating_and_stores_it(backend: Backend
     let case = w.talk_to_a_person(tom).await;
     let card = w.card(case).await;
     let ana = w.sandbox.person("ana", &[STAFF_ROLE]);
-    let claim = w.sandbox.click(ana, card.id, &format!("cb:claim:{case}"));
-    w.wait("the claim", |s| !s.callbacks(claim).is_empty())
+    w.click(ana, card.id, &format!("cb:claim:{case}"), "the claim")
         .await;
-    let resolve = w.sandbox.click(ana, card.id, &format!("cb:resolve:{case}"));
-    w.wait("the resolution", |s| !s.callbacks(resolve).is_empty())
-        .await;
+    w.click(
+        ana,
+        card.id,
+        &format!("cb:resolve:{case}"),
+        "the resolution",
+    )
+    .await;
     w.wait("the rating prompt", |s| {
         s.bot_dms(tom).iter().any(|m| m.buttons().len() == 5)
     })
@@ -764,8 +773,7 @@ async fn every_staff_command_and_button_is_refused_and_audited_where_it_does_not
     let case = w.case_of(ines).await;
     let card = w.card(case).await;
     let ana = w.sandbox.person("ana", &[STAFF_ROLE]);
-    let claim = w.sandbox.click(ana, card.id, &format!("cb:claim:{case}"));
-    w.wait("ana's claim", |s| !s.callbacks(claim).is_empty())
+    w.click(ana, card.id, &format!("cb:claim:{case}"), "ana's claim")
         .await;
 
     let customer = w.sandbox.person("carl", &[]);
