@@ -323,12 +323,18 @@ impl Sandbox {
     /// A message that arrived while nobody was listening: stored, but no gateway event.
     pub fn dm_offline(&self, user: u64, text: &str) -> u64 {
         let channel = self.dm_channel(user);
-        self.store_message(channel, user, text, Value::Null, Value::Null, None)
-            .id
+        let none = (Value::Null, Value::Null, Value::Null);
+        self.store_message(channel, user, text, none, None).id
     }
 
     fn post(&self, channel: u64, user: u64, text: &str, mentions: &[u64]) -> u64 {
-        let posted = self.store_message(channel, user, text, json!([]), json!([]), None);
+        let posted = self.store_message(
+            channel,
+            user,
+            text,
+            (json!([]), json!([]), Value::Null),
+            None,
+        );
         let event = {
             let w = self.world();
             let mut payload = message_json(&w, &posted);
@@ -345,8 +351,7 @@ impl Sandbox {
         channel: u64,
         author: u64,
         content: &str,
-        embeds: Value,
-        components: Value,
+        (embeds, components, allowed_mentions): (Value, Value, Value),
         reply_to: Option<u64>,
     ) -> Posted {
         let posted = Posted {
@@ -360,7 +365,7 @@ impl Sandbox {
             } else {
                 components
             },
-            allowed_mentions: Value::Null,
+            allowed_mentions,
             reply_to,
             deleted: false,
         };
@@ -768,20 +773,14 @@ async fn create_message(
     if content.chars().count() > 2000 {
         return error(400, 50035, "content: Must be 2000 or fewer in length.");
     }
-    let mut posted = sandbox.store_message(
-        channel,
-        BOT_USER,
-        content,
+    let extras = (
         body["embeds"].clone(),
         body["components"].clone(),
-        reply_to,
+        body["allowed_mentions"].clone(),
     );
-    posted.allowed_mentions = body["allowed_mentions"].clone();
+    let posted = sandbox.store_message(channel, BOT_USER, content, extras, reply_to);
     let json = {
         let mut w = s.world.lock().expect("sandbox lock");
-        if let Some(m) = w.messages.iter_mut().find(|m| m.id == posted.id) {
-            m.allowed_mentions = posted.allowed_mentions.clone();
-        }
         if let Some(nonce) = nonce {
             w.nonces.insert((channel, nonce), posted.id);
         }

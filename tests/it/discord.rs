@@ -139,11 +139,21 @@ impl World {
                 .any(|m| m.embeds.to_string().contains(&title))
         })
         .await;
-        self.sandbox
+        let card = self
+            .sandbox
             .messages_in(QUEUE_CHANNEL)
             .into_iter()
             .find(|m| m.embeds.to_string().contains(&title))
-            .unwrap()
+            .unwrap();
+        // The card is the case's once casebot has recorded it (just after posting it).
+        for _ in 0..400 {
+            let record = self.store.case(case).await.unwrap().unwrap();
+            if record.card_message_id == Some(card.id.to_string()) {
+                return card;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("case {case} never recorded its card");
     }
 
     /// Clicks a button and waits for the answer; returns the interaction.
