@@ -727,6 +727,7 @@ pub fn discord_services(config: &Config, store: &Store) -> anyhow::Result<Discor
         cases: case_service(config, store),
         limits,
         latency: Arc::default(),
+        sla: config.sla.clone(),
     })
 }
 

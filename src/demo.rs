@@ -445,9 +445,22 @@ impl<W: Write> Demo<'_, W> {
                 None => "DM".into(),
             };
             let text = if m.content.is_empty() {
-                let title = m.embeds[0]["title"].as_str().unwrap_or_default();
-                let summary = m.embeds[0]["description"].as_str().unwrap_or_default();
-                format!("card \"{title}\": {summary}")
+                let embed = &m.embeds[0];
+                let title = embed["title"].as_str().unwrap_or_default();
+                let summary = embed["description"].as_str().unwrap_or_default();
+                let fields: Vec<String> = embed["fields"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|f| {
+                        format!(
+                            "{}: {}",
+                            f["name"].as_str().unwrap_or_default(),
+                            f["value"].as_str().unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                format!("card \"{title}\": {summary}\n      {}", fields.join(" · "))
             } else {
                 m.content.clone()
             };

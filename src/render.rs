@@ -249,8 +249,11 @@ pub fn split_message(text: &str, max_chars: usize) -> Vec<String> {
     parts
 }
 
-/// The facts on a case card, as (name, value) pairs.
-pub fn card_fields(case: &CaseRecord) -> Vec<(String, String)> {
+/// The facts on a case card, as (name, value) pairs, with the SLA deadline under `sla`.
+pub fn card_fields(
+    case: &CaseRecord,
+    sla: &crate::domain::sla::SlaPolicy,
+) -> Vec<(String, String)> {
     let mut fields = vec![
         ("Customer".to_owned(), case.customer_name.clone()),
         ("State".to_owned(), case.state.to_string()),
@@ -270,11 +273,33 @@ pub fn card_fields(case: &CaseRecord) -> Vec<(String, String)> {
                 .map_or_else(|| "nobody yet".to_owned(), |a| format!("<@{a}>")),
         ),
     ];
+    if let Some(cents) = case.order_value_cents {
+        fields.push((
+            "Order value".to_owned(),
+            crate::domain::orders::dollars(cents),
+        ));
+    }
+    if let Some(sentiment) = case.sentiment {
+        let mood = if case.frustrated {
+            "frustrated"
+        } else {
+            "calm"
+        };
+        fields.push(("Sentiment".to_owned(), format!("{sentiment:+.2} ({mood})")));
+    }
     if let Some(since) = case.escalated_at {
         fields.push((
             "Waiting since".to_owned(),
             format!("<t:{}:R>", since.timestamp()),
         ));
+        let due = crate::domain::sla::current_deadline(sla, case.state, case.priority, since);
+        if let Some((kind, at)) = due {
+            let what = match kind {
+                crate::domain::sla::BreachKind::FirstResponse => "First response due",
+                crate::domain::sla::BreachKind::Resolution => "Resolution due",
+            };
+            fields.push((what.to_owned(), format!("<t:{}:R>", at.timestamp())));
+        }
     }
     if case.dm_closed {
         fields.push((

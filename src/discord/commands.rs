@@ -189,7 +189,7 @@ pub async fn execute(
                 .case(case)
                 .await?
                 .ok_or(CaseError::NotFound(case))?;
-            let fields: Vec<String> = render::card_fields(&record)
+            let fields: Vec<String> = render::card_fields(&record, &services.sla)
                 .into_iter()
                 .map(|(name, value)| format!("{name}: {value}"))
                 .collect();

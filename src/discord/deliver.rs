@@ -19,6 +19,7 @@ use serenity::all::{
 
 use super::custom_id::Control;
 use super::DiscordSettings;
+use crate::domain::sla::SlaPolicy;
 use crate::domain::{ActorKind, CaseState, Destination, NewAuditEvent, OutboxKind};
 use crate::render;
 use crate::services::outbox::{Deliver, DeliveryError};
@@ -36,15 +37,22 @@ pub struct DiscordDelivery {
     http: Arc<Http>,
     store: Store,
     settings: DiscordSettings,
+    sla: SlaPolicy,
     dm_channels: Mutex<HashMap<String, ChannelId>>,
 }
 
 impl DiscordDelivery {
-    pub fn new(http: Arc<Http>, store: Store, settings: DiscordSettings) -> DiscordDelivery {
+    pub fn new(
+        http: Arc<Http>,
+        store: Store,
+        settings: DiscordSettings,
+        sla: SlaPolicy,
+    ) -> DiscordDelivery {
         DiscordDelivery {
             http,
             store,
             settings,
+            sla,
             dm_channels: Mutex::new(HashMap::new()),
         }
     }
@@ -169,7 +177,7 @@ impl DiscordDelivery {
             return Ok(());
         };
         let edit = EditMessage::new()
-            .embed(card_embed(&case, None))
+            .embed(card_embed(&case, None, &self.sla))
             .components(vec![card_buttons(case_id)]);
         let queue = ChannelId::new(self.settings.queue_channel);
         queue
@@ -188,7 +196,7 @@ impl DiscordDelivery {
             .map_err(|e| DeliveryError::Transient(e.to_string()))?
             .ok_or_else(|| DeliveryError::Permanent(format!("case {case_id} is gone")))?;
         let queue = ChannelId::new(self.settings.queue_channel);
-        let embed = card_embed(&case, Some(&entry.body));
+        let embed = card_embed(&case, Some(&entry.body), &self.sla);
         let staff_have_it = matches!(case.state, CaseState::Escalated | CaseState::Claimed);
         if case.card_message_id.is_none() && !staff_have_it {
             // A case that never reached the queue has no card to update.
@@ -346,12 +354,12 @@ impl Default for Extras {
 }
 
 /// The case card: who, what, how urgent, and who holds it.
-pub fn card_embed(case: &CaseRecord, summary: Option<&str>) -> CreateEmbed {
+pub fn card_embed(case: &CaseRecord, summary: Option<&str>, sla: &SlaPolicy) -> CreateEmbed {
     let mut embed = CreateEmbed::new().title(format!("Case #{}", case.id));
     if let Some(summary) = summary {
         embed = embed.description(summary);
     }
-    for (name, value) in render::card_fields(case) {
+    for (name, value) in render::card_fields(case, sla) {
         embed = embed.field(name, value, true);
     }
     embed

@@ -334,7 +334,7 @@ impl Handler {
             ),
             Answer::Card(case) => CreateInteractionResponse::UpdateMessage(
                 CreateInteractionResponseMessage::new()
-                    .embed(card_embed(&case, None))
+                    .embed(card_embed(&case, None, &self.services.sla))
                     .components(vec![card_buttons(case.id)]),
             ),
             Answer::Modal(modal) => CreateInteractionResponse::Modal(modal),

@@ -55,6 +55,8 @@ pub struct Services {
     pub limits: Arc<RateLimits>,
     /// Where the time to take in and route each customer message is recorded.
     pub latency: Arc<crate::metrics::Latency>,
+    /// The SLA deadlines, shown on case cards.
+    pub sla: crate::domain::sla::SlaPolicy,
 }
 
 /// How to reach Discord.
@@ -151,6 +153,7 @@ pub async fn start(
         http,
         services.store.clone(),
         settings,
+        services.sla.clone(),
     ));
     let dispatcher = Dispatcher::new(services.store.clone(), delivery, services.limits.clone());
     tasks.spawn(async move { dispatcher.run(stopped).await });

@@ -67,6 +67,25 @@ impl BreachKind {
     }
 }
 
+/// The deadline a queue case is working against now: the first response while it waits, the
+/// resolution once someone has it. `None` outside the queue.
+pub fn current_deadline(
+    policy: &SlaPolicy,
+    state: CaseState,
+    priority: Priority,
+    escalated_at: DateTime<Utc>,
+) -> Option<(BreachKind, DateTime<Utc>)> {
+    let i = index(priority);
+    match state {
+        CaseState::Escalated => Some((
+            BreachKind::FirstResponse,
+            escalated_at + policy.first_response[i],
+        )),
+        CaseState::Claimed => Some((BreachKind::Resolution, escalated_at + policy.resolution[i])),
+        _ => None,
+    }
+}
+
 /// The next priority up; urgent stays urgent.
 pub fn bump(priority: Priority) -> Priority {
     match priority {

@@ -259,6 +259,9 @@ impl RoutingService {
             stuck_reason,
             escalation_reason: None,
             at: now,
+            order_value_cents: order.as_ref().map(|o| o.total_cents),
+            sentiment: mood.sentiment,
+            frustrated: mood.frustration,
         };
         let details = json!({
             "intent": intent.as_str(),

@@ -72,6 +72,9 @@ pub async fn raw_message(store: &Store, m: &RawMessage<'_>) -> Result<(), StoreE
         stuck_reason: None,
         escalation_reason: None,
         at: m.at,
+        order_value_cents: None,
+        sentiment: 0.0,
+        frustrated: false,
     };
     tx.update_case_routing(case_id, &update).await?;
     let reply = Outgoing::to_customer(case_id, m.user_id, OutboxKind::Reply, "ok".into());

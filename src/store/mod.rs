@@ -796,6 +796,10 @@ pub struct CaseRecord {
     /// The customer's DMs were closed at the last attempt to write to them.
     pub dm_closed: bool,
     pub rating: Option<i64>,
+    pub order_value_cents: Option<i64>,
+    /// The latest message's sentiment (-1 to 1) and whether it read as frustrated.
+    pub sentiment: Option<f64>,
+    pub frustrated: bool,
 }
 
 impl CaseRecord {
@@ -825,6 +829,9 @@ impl CaseRecord {
             thread_id: row.try_get("thread_id")?,
             dm_closed: row.try_get::<i64, _>("dm_closed")? != 0,
             rating: row.try_get("rating")?,
+            order_value_cents: row.try_get("order_value_cents")?,
+            sentiment: row.try_get("sentiment")?,
+            frustrated: row.try_get::<i64, _>("frustrated")? != 0,
         })
     }
 }

@@ -4,7 +4,8 @@ pub const SELECT_CASE: &str = "\
     SELECT c.id, c.customer_id, cu.display_name, cu.platform_user_id, c.state, c.intent, \
            c.priority, c.origin, c.order_number, c.assignee, c.escalation_reason, c.created_at, \
            c.updated_at, c.escalated_at, c.resolved_at, c.resolution_summary, \
-           c.card_message_id, c.thread_id, c.dm_closed, c.rating \
+           c.card_message_id, c.thread_id, c.dm_closed, c.rating, c.order_value_cents, \
+           c.sentiment, c.frustrated \
     FROM cases c JOIN customers cu ON cu.id = c.customer_id \
     WHERE c.id = $1";
 
@@ -104,7 +105,8 @@ pub const UPDATE_CASE_ROUTING: &str = "\
             ELSE 0 END, \
         human_requests = $5, flow = $6, waiting_until = $7, \
         stuck_reason = COALESCE($8, stuck_reason), \
-        escalation_reason = COALESCE($9, escalation_reason), updated_at = $10 \
+        escalation_reason = COALESCE($9, escalation_reason), updated_at = $10, \
+        order_value_cents = COALESCE($11, order_value_cents), sentiment = $12, frustrated = $13 \
     WHERE id = $1";
 
 pub const LINK_CUSTOMER: &str = "\

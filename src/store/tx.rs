@@ -72,6 +72,11 @@ pub struct RoutingUpdate<'a> {
     pub stuck_reason: Option<&'a str>,
     pub escalation_reason: Option<&'a str>,
     pub at: DateTime<Utc>,
+    /// The linked order's value, when routing looked it up.
+    pub order_value_cents: Option<i64>,
+    /// How the latest message read: sentiment from -1 to 1, and whether it was frustrated.
+    pub sentiment: f64,
+    pub frustrated: bool,
 }
 
 impl Tx {
@@ -321,6 +326,9 @@ impl Tx {
             .bind(u.stuck_reason)
             .bind(u.escalation_reason)
             .bind(u.at.timestamp_millis())
+            .bind(u.order_value_cents)
+            .bind(u.sentiment)
+            .bind(i64::from(u.frustrated))
             .execute(&mut *self.inner)
             .await?;
         Ok(())

@@ -38,6 +38,7 @@ on_both_backends!(
     every_staff_command_and_button_is_refused_and_audited_where_it_does_not_belong,
     discord_answering_429_and_5xx_delays_replies_but_loses_and_doubles_none,
     hostile_messages_through_the_adapter_get_safe_answers,
+    request_a_call_opens_a_form_and_a_valid_number_reaches_the_queue_masked,
 );
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -62,6 +63,7 @@ fn services(store: &Store) -> Services {
         cases: CaseService::new(store.clone()),
         limits,
         latency: Arc::default(),
+        sla: Default::default(),
     }
 }
 
@@ -931,5 +933,61 @@ async fn hostile_messages_through_the_adapter_get_safe_answers(backend: Backend)
     w.sandbox.dm(li, "where is my order 112-4430938-2412367?");
     w.wait("a normal answer", |s| !s.bot_dms(li).is_empty())
         .await;
+    w.done().await;
+}
+
+async fn request_a_call_opens_a_form_and_a_valid_number_reaches_the_queue_masked(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let ivy = w.sandbox.person("ivy", &[]);
+    w.sandbox
+        .dm(ivy, "I'd like to talk to a human agent please");
+    w.wait("the offer", |s| {
+        s.bot_dms(ivy).iter().any(|m| !m.buttons().is_empty())
+    })
+    .await;
+    let offer = w
+        .sandbox
+        .bot_dms(ivy)
+        .into_iter()
+        .find(|m| !m.buttons().is_empty())
+        .unwrap();
+    let case = w.case_of(ivy).await;
+    let click = w
+        .click(ivy, offer.id, &format!("cb:call:{case}"), "the form")
+        .await;
+    let form = &w.sandbox.callbacks(click)[0];
+    assert_eq!(form.kind, 9, "a modal opens");
+    assert_eq!(form.data["custom_id"], format!("cb:callback:{case}"));
+
+    let dm = w.sandbox.dm_channel(ivy);
+    let callback = format!("cb:callback:{case}");
+    let bad = w
+        .sandbox
+        .submit_modal(ivy, dm, &callback, &[("phone", "call me maybe")]);
+    let good = w
+        .sandbox
+        .submit_modal(ivy, dm, &callback, &[("phone", "+44 7700 900123")]);
+    w.wait("both forms answered", |s| {
+        !s.callbacks(bad).is_empty() && !s.callbacks(good).is_empty()
+    })
+    .await;
+    assert!(w.sandbox.callbacks(bad)[0]
+        .content()
+        .contains("country code"));
+    let record = w.store.case(case).await.unwrap().unwrap();
+    assert_eq!(record.state, casebot::domain::CaseState::Escalated);
+    w.wait("the masked notice in the staff queue", |s| {
+        s.messages_in(QUEUE_CHANNEL)
+            .iter()
+            .any(|m| m.content.contains("+44********23"))
+    })
+    .await;
+    assert!(w
+        .sandbox
+        .everything_the_bot_said()
+        .iter()
+        .all(|m| !m.text().contains("7700900123")));
     w.done().await;
 }
