@@ -67,8 +67,21 @@ impl Conversation {
             public_ack: None,
             notice: None,
         };
-        // A replay was handled the first time; a blocked customer gets no reply at all.
-        if intake.is_duplicate() || intake.customer_blocked {
+        // A replay was handled the first time, unless the process stopped between taking it in
+        // and routing it: then it is routed now. A blocked customer gets no reply at all.
+        let blocked = if intake.is_duplicate() {
+            match self
+                .store
+                .unrouted_message(&msg.platform, &msg.message_id)
+                .await?
+            {
+                Some(blocked) => blocked,
+                None => return Ok(quiet),
+            }
+        } else {
+            intake.customer_blocked
+        };
+        if blocked {
             return Ok(quiet);
         }
         let public = msg.channel_kind == ChannelKind::Public;
@@ -82,16 +95,10 @@ impl Conversation {
                 ..quiet
             });
         }
-        let routed = if public {
-            let post = (msg.channel_id.as_str(), msg.message_id.as_str());
-            self.routing
-                .route_public(intake.case_id, &msg.text, post, &intake.personal_data)
-                .await?
-        } else {
-            self.routing
-                .route_message(intake.case_id, &msg.text)
-                .await?
-        };
+        let routed = self
+            .routing
+            .route_inbound(intake.case_id, msg, &intake.personal_data)
+            .await?;
         Ok(Handled {
             public_ack: public.then(|| render::public_ack(intake.case_id, &intake.personal_data)),
             routed: Some(routed),

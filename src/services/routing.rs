@@ -68,6 +68,24 @@ pub struct RoutingService {
 const FOLLOW_UP: &str = "I can't reach our order system right now, so a member of our team will \
                          follow up with you here.";
 
+/// The acknowledgement of a public post, as a reply to it (or, when the post held personal
+/// data and comes down, in the channel, saying why).
+fn public_ack(
+    case_id: i64,
+    (channel_id, message_id): (&str, &str),
+    removed: &[PersonalData],
+) -> Outgoing {
+    Outgoing {
+        case_id: Some(case_id),
+        kind: OutboxKind::PublicAck,
+        destination: Destination::Channel {
+            channel_id: channel_id.to_owned(),
+            reply_to: removed.is_empty().then(|| message_id.to_owned()),
+        },
+        body: render::public_ack(case_id, removed),
+    }
+}
+
 /// The reason recorded when a customer's escalation is held back by the hourly limit.
 const ESCALATION_HELD: &str = "escalation_rate_limited";
 
@@ -122,7 +140,21 @@ impl RoutingService {
 
     /// Routes `text`, just taken in on `case_id` from the customer's DMs, and queues the reply.
     pub async fn route_message(&self, case_id: i64, text: &str) -> Result<Routed, RoutingError> {
-        self.route(case_id, text, None).await
+        self.route(case_id, text, None, None).await
+    }
+
+    /// Routes a stored customer message and records, in the same transaction, that routing has
+    /// finished with it: a message stored but not routed is routed when it arrives again.
+    pub async fn route_inbound(
+        &self,
+        case_id: i64,
+        msg: &crate::domain::InboundMessage,
+        removed: &[PersonalData],
+    ) -> Result<Routed, RoutingError> {
+        let stored = Some((msg.platform.as_str(), msg.message_id.as_str()));
+        let ack = (msg.channel_kind == crate::domain::ChannelKind::Public)
+            .then(|| public_ack(case_id, (&msg.channel_id, &msg.message_id), removed));
+        self.route(case_id, &msg.text, ack, stored).await
     }
 
     /// Routes a public mention: the reply goes by DM, and the public channel gets only the
@@ -135,16 +167,8 @@ impl RoutingService {
         (channel_id, message_id): (&str, &str),
         removed: &[PersonalData],
     ) -> Result<Routed, RoutingError> {
-        let ack = Outgoing {
-            case_id: Some(case_id),
-            kind: OutboxKind::PublicAck,
-            destination: Destination::Channel {
-                channel_id: channel_id.to_owned(),
-                reply_to: removed.is_empty().then(|| message_id.to_owned()),
-            },
-            body: render::public_ack(case_id, removed),
-        };
-        self.route(case_id, text, Some(ack)).await
+        let ack = public_ack(case_id, (channel_id, message_id), removed);
+        self.route(case_id, text, Some(ack), None).await
     }
 
     #[tracing::instrument(name = "routing", skip_all, fields(case.id = case_id))]
@@ -153,6 +177,7 @@ impl RoutingService {
         case_id: i64,
         text: &str,
         public_ack: Option<Outgoing>,
+        stored: Option<(&str, &str)>,
     ) -> Result<Routed, RoutingError> {
         let now = self.clock.now();
         // Lower-case once; the classifier, the mood and the order-number pattern all read it.
@@ -302,7 +327,8 @@ impl RoutingService {
             outgoing.push(mirror);
         }
         outgoing.extend(public_ack);
-        self.record(case_id, case.state, update, details, &routed, outgoing)
+        let effects = (outgoing, stored);
+        self.record(case_id, case.state, update, details, &routed, effects)
             .await?;
         Ok(routed)
     }
@@ -382,7 +408,8 @@ impl RoutingService {
         mut update: RoutingUpdate<'_>,
         routed_details: serde_json::Value,
         routed: &Routed,
-        mut outgoing: Vec<Outgoing>,
+        // What to send, and the stored message (platform, id) routing has now finished with.
+        (mut outgoing, stored): (Vec<Outgoing>, Option<(&str, &str)>),
     ) -> Result<(), RoutingError> {
         let at = update.at;
         let escalation_reason = routed.escalated.then(|| routed.reasons.join("; "));
@@ -424,6 +451,9 @@ impl RoutingService {
             });
         }
         tx.enqueue(&outgoing, at).await?;
+        if let Some((platform, message_id)) = stored {
+            tx.mark_message_routed(platform, message_id, at).await?;
+        }
         tx.append_audit(&events).await?;
         tx.commit().await?;
         Ok(())

@@ -638,6 +638,21 @@ impl Store {
         Ok(messages)
     }
 
+    /// For a stored message routing never finished with: whether its author is blocked.
+    /// `None` when the message was routed (or is not stored).
+    pub async fn unrouted_message(
+        &self,
+        platform: &str,
+        message_id: &str,
+    ) -> Result<Option<bool>, StoreError> {
+        let blocked: Option<i64> = sqlx::query_scalar(queries::SELECT_UNROUTED_MESSAGE)
+            .bind(platform)
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(blocked.map(|b| b != 0))
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query(queries::PING).execute(&self.pool).await.is_ok()

@@ -317,3 +317,11 @@ pub const ERASE_OUTBOX: &str = "\
         state = CASE WHEN state = 'pending' THEN 'failed' ELSE state END, \
         last_error = CASE WHEN state = 'pending' THEN 'the customer was erased' ELSE last_error END \
     WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1) AND body <> '[erased]'";
+
+pub const MARK_MESSAGE_ROUTED: &str = "\
+    UPDATE messages SET routed_at = $3 WHERE platform = $1 AND platform_message_id = $2";
+
+/// A stored customer message that routing never finished with, and whether its author is blocked.
+pub const SELECT_UNROUTED_MESSAGE: &str = "\
+    SELECT cu.blocked FROM messages m JOIN customers cu ON cu.id = m.customer_id \
+    WHERE m.platform = $1 AND m.platform_message_id = $2 AND m.routed_at IS NULL";

@@ -545,6 +545,22 @@ impl Tx {
         Ok(entries)
     }
 
+    /// Records that routing has finished with a stored message.
+    pub async fn mark_message_routed(
+        &mut self,
+        platform: &str,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(queries::MARK_MESSAGE_ROUTED)
+            .bind(platform)
+            .bind(message_id)
+            .bind(at.timestamp_millis())
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_rating(&mut self, case_id: i64, rating: i64) -> Result<(), StoreError> {
         sqlx::query(queries::SET_RATING)
             .bind(case_id)

@@ -1,24 +1,17 @@
 //! The Discord adapter end to end: the real serenity client connected to the sandbox (REST and
 //! gateway on 127.0.0.1), driven as customers and staff would drive Discord.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use casebot::discord::{self, Connection, DiscordSettings, Running, Services};
-use casebot::domain::flows::FlowPolicy;
-use casebot::domain::rules::{parse_rules, DEFAULT_RULES};
-use casebot::orders::BuiltInOrders;
+use casebot::discord::{self, Connection, DiscordSettings, Running};
 use casebot::sandbox::{
     Sandbox, LEAD_ROLE, PUBLIC_CHANNEL, PUBLIC_GUILD, QUEUE_CHANNEL, STAFF_ROLE,
 };
-use casebot::services::conversation::Conversation;
-use casebot::services::limits::{LimitSettings, RateLimits};
-use casebot::services::routing::RoutingService;
-use casebot::services::{CaseService, IntakePolicy, IntakeService};
+use casebot::services::CaseService;
 use casebot::store::{Backend, Store};
 
 use crate::on_both_backends;
-use crate::support::TestDb;
+use crate::support::{discord_services as services, TestDb};
 
 on_both_backends!(
     a_mention_is_acknowledged_in_public_and_continued_in_dm,
@@ -48,23 +41,6 @@ struct World {
     store: Store,
     sandbox: Sandbox,
     bot: Option<Running>,
-}
-
-fn services(store: &Store) -> Services {
-    let limits = Arc::new(RateLimits::new(&LimitSettings::default()));
-    let rules = parse_rules(DEFAULT_RULES).unwrap();
-    let orders = Arc::new(BuiltInOrders::new(store.clone()));
-    let routing = RoutingService::new(store.clone(), orders, rules, FlowPolicy::default())
-        .with_limits(limits.clone());
-    let intake = IntakeService::new(store.clone(), IntakePolicy::default());
-    Services {
-        store: store.clone(),
-        conversation: Conversation::new(store.clone(), intake, routing, limits.clone()),
-        cases: CaseService::new(store.clone()),
-        limits,
-        latency: Arc::default(),
-        sla: Default::default(),
-    }
 }
 
 async fn connect(store: &Store, sandbox: &Sandbox) -> Running {

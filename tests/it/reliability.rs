@@ -234,15 +234,15 @@ async fn a_catalogue_of_hostile_input_is_taken_in_safely(backend: Backend) {
     db.cleanup().await;
 }
 
-/// Messages for a replay: `n` customers' DMs, ten per customer.
-fn replay_file(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+/// Messages for a replay: DMs from `authors`, ten each, `n` in all.
+fn replay_file(dir: &std::path::Path, n: usize, authors: &[u64]) -> std::path::PathBuf {
     let path = dir.join("traffic.jsonl");
     let lines: Vec<String> = (0..n)
         .map(|i| {
             let text = ["where is my order", "it is late", "I want a refund"][i % 3];
             serde_json::json!({
                 "id": format!("msg-{i}"),
-                "author": format!("cust-{}", i / 10),
+                "author": authors[i / 10].to_string(),
                 "text": text,
             })
             .to_string()
@@ -262,7 +262,12 @@ async fn killing_casebot_mid_replay_loses_and_doubles_nothing(backend: Backend) 
         .unwrap_or(3);
     let dir = tempfile::tempdir().unwrap();
     let total = 2_000;
-    let file = replay_file(dir.path(), total);
+    // The customers exist on the sandbox Discord, where their replies are delivered at the end.
+    let sandbox = casebot::sandbox::Sandbox::start().await.unwrap();
+    let customers: Vec<u64> = (0..total / 10)
+        .map(|i| sandbox.person(&format!("cust{i}"), &[]))
+        .collect();
+    let file = replay_file(dir.path(), total, &customers);
     let store = db.store().await;
     let mut seed = 0x9e37_79b9_u64;
     for round in 0..rounds {
@@ -329,5 +334,41 @@ async fn killing_casebot_mid_replay_loses_and_doubles_nothing(backend: Backend) 
             .unwrap();
     assert_eq!(distinct, total as i64);
     assert!(audit::verify(&store).await.unwrap().is_intact());
+
+    // Every reply the killed processes queued reaches Discord exactly once.
+    let connection = casebot::discord::Connection {
+        token: "sandbox".into(),
+        proxy: Some(sandbox.base_url()),
+        shards: None,
+    };
+    let services = crate::support::discord_services_with(&store, 10_000);
+    let settings = casebot::discord::DiscordSettings::sandbox();
+    let bot = casebot::discord::start(services, settings, connection)
+        .await
+        .unwrap();
+    for _ in 0..1_200 {
+        if store.outbox_backlog().await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        store.outbox_backlog().await.unwrap(),
+        0,
+        "everything delivered"
+    );
+    bot.stop().await;
+    let to_customers: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE destination = 'customer_dm' AND state = 'sent'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    let delivered: usize = customers.iter().map(|c| sandbox.bot_dms(*c).len()).sum();
+    assert_eq!(
+        delivered as i64, to_customers,
+        "each queued reply delivered once"
+    );
+    assert!(delivered >= total, "every message got its reply");
     db.cleanup().await;
 }

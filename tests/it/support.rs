@@ -162,3 +162,49 @@ pub fn mention(author: &str, id: &str, text: &str) -> InboundMessage {
         ..dm(author, id, text)
     }
 }
+
+/// The services the Discord adapter calls, wired as `casebot run` wires them, with the default
+/// rules and limits (and `outbound_per_second` sends a second).
+pub fn discord_services_with(
+    store: &Store,
+    outbound_per_second: u32,
+) -> casebot::discord::Services {
+    use casebot::domain::flows::FlowPolicy;
+    use casebot::domain::rules::{parse_rules, DEFAULT_RULES};
+    use casebot::services::limits::{LimitSettings, RateLimits};
+    use std::sync::Arc;
+    let limits = Arc::new(RateLimits::new(&LimitSettings {
+        outbound_per_second,
+        ..LimitSettings::default()
+    }));
+    let orders = Arc::new(casebot::orders::BuiltInOrders::new(store.clone()));
+    let routing = casebot::services::routing::RoutingService::new(
+        store.clone(),
+        orders,
+        parse_rules(DEFAULT_RULES).unwrap(),
+        FlowPolicy::default(),
+    )
+    .with_limits(limits.clone());
+    let intake = casebot::services::IntakeService::new(
+        store.clone(),
+        casebot::services::IntakePolicy::default(),
+    );
+    casebot::discord::Services {
+        store: store.clone(),
+        conversation: casebot::services::conversation::Conversation::new(
+            store.clone(),
+            intake,
+            routing,
+            limits.clone(),
+        ),
+        cases: casebot::services::CaseService::new(store.clone()),
+        limits,
+        latency: Arc::default(),
+        sla: Default::default(),
+    }
+}
+
+/// The same with the default outbound limit.
+pub fn discord_services(store: &Store) -> casebot::discord::Services {
+    discord_services_with(store, 40)
+}
