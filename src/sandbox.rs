@@ -95,7 +95,6 @@ struct World {
     users: HashMap<u64, (String, bool)>,
     roles: HashMap<(u64, u64), Vec<u64>>,
     channels: HashMap<u64, ChannelKind>,
-    deleted_channels: HashSet<u64>,
     dm_of: HashMap<u64, u64>,
     messages: Vec<Posted>,
     nonces: HashMap<(u64, String), u64>,
@@ -109,7 +108,6 @@ struct World {
     clicked: HashMap<u64, u64>,
     /// Failures to answer the next requests with, as `(status, code)`.
     failures: Vec<(u16, u64)>,
-    requests: usize,
 }
 
 struct Shared {
@@ -259,7 +257,6 @@ impl Sandbox {
     pub fn delete_channel(&self, channel: u64) {
         let removed = {
             let mut w = self.world();
-            w.deleted_channels.insert(channel);
             w.channels.remove(&channel)
         };
         if let Some(ChannelKind::Thread { guild, parent }) = removed {
@@ -530,11 +527,6 @@ impl Sandbox {
             }
         }
     }
-
-    /// REST calls served so far.
-    pub fn requests(&self) -> usize {
-        self.world().requests
-    }
 }
 
 fn snowflake_now() -> u64 {
@@ -640,10 +632,9 @@ fn error(status: u16, code: u64, message: &str) -> Response {
     (status, Json(json!({ "code": code, "message": message }))).into_response()
 }
 
-/// Counts the call, and answers an injected failure instead when one is queued.
+/// Answers an injected failure instead of serving the call, when one is queued.
 fn injected_failure(s: &Shared) -> Option<Response> {
     let mut w = s.world.lock().expect("sandbox lock");
-    w.requests += 1;
     if w.failures.is_empty() {
         return None;
     }
@@ -732,7 +723,6 @@ async fn delete_channel(State(s): Shd, Path(channel): Path<u64>) -> Response {
     {
         let mut w = s.world.lock().expect("sandbox lock");
         w.channels.remove(&channel);
-        w.deleted_channels.insert(channel);
     }
     let _ = sandbox;
     StatusCode::NO_CONTENT.into_response()

@@ -25,7 +25,7 @@ use crate::domain::sla::SlaClock;
 use crate::domain::{CaseState, NewAuditEvent, Origin, Priority};
 
 pub use orders::OrderWrite;
-pub use postgres::{JOB_SLA_SWEEP, JOB_STUCK_SWEEP};
+pub use postgres::JOB_STUCK_SWEEP;
 pub use tx::{Callback, CaseRouting, NewCase, NewMessage, OutboxEntry, RoutingUpdate, Tx};
 
 /// Which database a [`Store`] talks to, picked from the URL scheme.

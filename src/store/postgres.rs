@@ -20,8 +20,6 @@ pub const TRY_LOCK_JOB: &str = "SELECT pg_try_advisory_lock(hashtext(current_sch
 pub const UNLOCK_JOB: &str = "SELECT pg_advisory_unlock(hashtext(current_schema()), $1)";
 /// The advisory-lock key of the stuck-case sweeper.
 pub const JOB_STUCK_SWEEP: i32 = 1;
-/// The advisory-lock key of the SLA and callback sweeper.
-pub const JOB_SLA_SWEEP: i32 = 2;
 
 pub(super) async fn open(url: &str, pool: AnyPoolOptions) -> Result<AnyPool, sqlx::Error> {
     pool.connect(url).await
