@@ -111,8 +111,8 @@ pub fn parse(line: &str) -> Line {
 
 pub async fn run(store: &Store, services: Services) -> anyhow::Result<()> {
     let (sandbox, bot) = discord::start_on_sandbox(services).await?;
-    println!("casebot console: the real bot on the Discord sandbox. Names ending in a staff");
-    println!("action (ana, ben, or anyone used with @case or claim) get the staff role.\n{HELP}");
+    println!("casebot console: the real bot on the Discord sandbox. Whoever first acts as staff");
+    println!("(in a case thread or on a card) gets the staff role.\n{HELP}");
     let mut people: HashMap<String, u64> = HashMap::new();
     let mut shown = 0;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();

@@ -583,3 +583,38 @@ async fn run_waits_for_an_unreachable_database_and_rides_out_an_outage_losing_no
     assert!(!logs.contains("panicked"), "{logs}");
     db.cleanup().await;
 }
+
+#[test]
+fn the_console_plays_customers_and_staff_against_the_real_bot() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let mut console = Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .arg("console")
+        .env("DATABASE_URL", &url)
+        .env_remove("CASEBOT_CONFIG")
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = "maya: someone hacked my account\nana claim 1\n\
+                  ana@1: we have locked your account\nana resolve 1\nmaya rate 1 4\nquit\n";
+    console
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = console.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let shown = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "[#staff-queue] casebot: [card] Case #1 needs a person",
+        "(the card updates)",
+        "[DM] casebot: Support team: we have locked your account",
+        "Thanks for rating us 4/5.",
+    ] {
+        assert!(shown.contains(line), "{line:?} missing from\n{shown}");
+    }
+}
