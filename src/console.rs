@@ -175,35 +175,47 @@ pub async fn run(store: &Store, services: Services) -> anyhow::Result<()> {
             Line::Quit => break,
             Line::Unknown => println!("not understood; type help"),
         }
-        // Give the bot a moment, then show what it said.
-        sandbox
-            .wait_for(std::time::Duration::from_millis(800), |s| {
-                s.everything_the_bot_said().len() > shown
-            })
-            .await;
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let said = sandbox.everything_the_bot_said();
-        for m in &said[shown..] {
-            let place = match m.channel_id {
-                PUBLIC_CHANNEL => "#public".to_owned(),
-                QUEUE_CHANNEL => "#staff-queue".to_owned(),
-                c if sandbox.threads().contains(&c) => "case thread".to_owned(),
-                _ => "DM".to_owned(),
-            };
-            let text = if m.content.is_empty() {
-                format!(
-                    "[card] {}",
-                    m.embeds[0]["description"].as_str().unwrap_or_default()
-                )
-            } else {
-                m.content.clone()
-            };
-            println!("  [{place}] casebot: {text}");
-        }
-        shown = said.len();
+        // Show what the bot said once it has delivered everything it had to say.
+        settle(store).await?;
+        shown = show_new(&sandbox, shown);
     }
     bot.stop().await;
     Ok(())
+}
+
+/// Waits (up to five seconds) until the bot has handled the last event and delivered what it
+/// had to say.
+async fn settle(store: &Store) -> anyhow::Result<()> {
+    // The gateway event reaches the bot first; give it a moment to queue its answer.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for _ in 0..100 {
+        if store.outbox_backlog().await? == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// Prints the bot's messages after the first `shown`; returns how many it has posted.
+fn show_new(sandbox: &Sandbox, shown: usize) -> usize {
+    let said = sandbox.everything_the_bot_said();
+    for m in &said[shown.min(said.len())..] {
+        let place = match m.channel_id {
+            PUBLIC_CHANNEL => "#public".to_owned(),
+            QUEUE_CHANNEL => "#staff-queue".to_owned(),
+            c if sandbox.threads().contains(&c) => "case thread".to_owned(),
+            _ => "DM".to_owned(),
+        };
+        let text = if m.content.is_empty() {
+            let summary = m.embeds[0]["description"].as_str().unwrap_or_default();
+            format!("[card] {summary}")
+        } else {
+            m.content.clone()
+        };
+        println!("  [{place}] casebot: {text}");
+    }
+    said.len()
 }
 
 async fn answer(sandbox: &Sandbox, click: u64) {

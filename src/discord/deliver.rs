@@ -145,6 +145,11 @@ impl DiscordDelivery {
 
     /// Records on the case whether the customer's DMs are closed, and shows it on the card.
     async fn record_dms(&self, case_id: i64, closed: bool) {
+        // Almost every delivery finds the DMs open as recorded: a read settles that without
+        // taking the write lock.
+        if !closed && !matches!(self.store.case(case_id).await, Ok(Some(c)) if c.dm_closed) {
+            return;
+        }
         let event = NewAuditEvent {
             at: chrono::Utc::now(),
             actor_kind: ActorKind::System,

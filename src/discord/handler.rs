@@ -59,7 +59,7 @@ impl Handler {
         let mut pause = std::time::Duration::from_millis(250);
         let mut handled = self.services.conversation.handle(&inbound).await;
         for _ in 0..7 {
-            if handled.is_ok() {
+            if !handled.as_ref().is_err_and(|e| e.is_transient()) {
                 break;
             }
             tokio::time::sleep(pause).await;

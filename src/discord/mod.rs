@@ -97,7 +97,8 @@ impl Running {
     }
 }
 
-/// Starts the built-in Discord sandbox and the bot connected to it, for the demo and the console.
+/// Starts the built-in Discord sandbox and the bot connected to it, for the demo and the console;
+/// returns once the bot's gateway is ready.
 pub async fn start_on_sandbox(
     services: Services,
 ) -> anyhow::Result<(crate::sandbox::Sandbox, Running)> {
@@ -110,7 +111,15 @@ pub async fn start_on_sandbox(
         shards: None,
     };
     let bot = start(services, DiscordSettings::sandbox(), connection).await?;
-    Ok((sandbox, bot))
+    // Events sent before the gateway is up would reach nobody: wait for READY.
+    for _ in 0..400 {
+        if bot.is_ready() {
+            return Ok((sandbox, bot));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    bot.stop().await;
+    anyhow::bail!("the bot did not connect to the sandbox's gateway within 10 seconds")
 }
 
 /// Connects to Discord (or the sandbox) and starts the dispatcher.

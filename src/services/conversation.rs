@@ -36,6 +36,20 @@ pub enum ConversationError {
     Store(#[from] StoreError),
 }
 
+impl ConversationError {
+    /// Whether trying the same message again may succeed: the database was unreachable or
+    /// busy, or the customer's case changed under intake. (Intake is idempotent, so a retry is
+    /// always safe; this only says whether it is worth it.)
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ConversationError::Store(_)
+                | ConversationError::Intake(_)
+                | ConversationError::Routing(RoutingError::Store(_))
+        )
+    }
+}
+
 #[derive(Clone)]
 pub struct Conversation {
     store: Store,
