@@ -134,6 +134,16 @@ impl World {
         panic!("case {case} never recorded its card");
     }
 
+    /// A customer whose account was hacked: their case goes straight to the queue. Returns the
+    /// customer, the case and its card.
+    async fn escalated(&self, name: &str) -> (u64, i64, casebot::sandbox::Posted) {
+        let customer = self.sandbox.person(name, &[]);
+        self.sandbox.dm(customer, "someone hacked my account");
+        let case = self.case_of(customer).await;
+        let card = self.card(case).await;
+        (customer, case, card)
+    }
+
     /// Clicks a button and waits for the answer; returns the interaction.
     async fn click(&self, user: u64, message: u64, custom_id: &str, what: &str) -> u64 {
         let click = self.sandbox.click(user, message, custom_id);
@@ -311,10 +321,7 @@ async fn of_two_staff_clicking_claim_at_once_one_wins_and_the_other_is_told_priv
     let Some(w) = world(backend).await else {
         return;
     };
-    let tom = w.sandbox.person("tom", &[]);
-    w.sandbox.dm(tom, "someone hacked my account");
-    let case = w.case_of(tom).await;
-    let card = w.card(case).await;
+    let (_, case, card) = w.escalated("tom").await;
     let ana = w.sandbox.person("ana", &[STAFF_ROLE]);
     let ben = w.sandbox.person("ben", &[STAFF_ROLE]);
     let claim = format!("cb:claim:{case}");
@@ -598,10 +605,7 @@ async fn staff_commands_work_in_the_staff_server_for_staff_only(backend: Backend
     let Some(w) = world(backend).await else {
         return;
     };
-    let ines = w.sandbox.person("ines", &[]);
-    w.sandbox.dm(ines, "someone hacked my account");
-    let case = w.case_of(ines).await;
-    w.card(case).await;
+    let (_, case, _) = w.escalated("ines").await;
     let ana = w.sandbox.person("ana", &[STAFF_ROLE]);
     let eve = w.sandbox.person("eve", &[]);
     let run = |who: u64, channel: u64, name: &str, options: serde_json::Value| {
@@ -659,10 +663,7 @@ async fn a_deleted_card_or_thread_is_put_back(backend: Backend) {
     let Some(w) = world(backend).await else {
         return;
     };
-    let ines = w.sandbox.person("ines", &[]);
-    w.sandbox.dm(ines, "someone hacked my account");
-    let case = w.case_of(ines).await;
-    let card = w.card(case).await;
+    let (_, case, card) = w.escalated("ines").await;
     let thread = w.thread_of(case).await;
 
     w.sandbox.delete_message(card.id);
@@ -756,10 +757,7 @@ async fn every_staff_command_and_button_is_refused_and_audited_where_it_does_not
     let Some(w) = world(backend).await else {
         return;
     };
-    let ines = w.sandbox.person("ines", &[]);
-    w.sandbox.dm(ines, "someone hacked my account");
-    let case = w.case_of(ines).await;
-    let card = w.card(case).await;
+    let (_, case, card) = w.escalated("ines").await;
     let ana = w.sandbox.person("ana", &[STAFF_ROLE]);
     w.click(ana, card.id, &format!("cb:claim:{case}"), "ana's claim")
         .await;
