@@ -166,7 +166,7 @@ pub async fn run(
     for (who, answer) in ["ana", "ben"].iter().zip(&answers) {
         let shown = match answer.first() {
             Some(a) if a.kind == 7 => "the card updates: claimed".to_owned(),
-            Some(a) => format!("only they see: {}", a.content()),
+            Some(a) => format!("only they see: {}", d.readable(a.content())),
             None => "no answer".to_owned(),
         };
         writeln!(d.out, "    to {who}: {shown}")?;
@@ -399,6 +399,8 @@ impl<W: Write> Demo<'_, W> {
     fn person(&mut self, name: &str, roles: &[u64]) -> u64 {
         let id = self.sandbox.person(name, roles);
         self.names.insert(id, name.to_owned());
+        let dm = self.sandbox.dm_channel(id);
+        self.names.insert(dm, format!("DM {name}"));
         id
     }
 
@@ -415,9 +417,6 @@ impl<W: Write> Demo<'_, W> {
     }
 
     fn dm(&mut self, user: u64, text: &str) -> anyhow::Result<u64> {
-        let channel = self.sandbox.dm_channel(user);
-        self.names
-            .insert(channel, format!("DM {}", self.name(user)));
         writeln!(
             self.out,
             "  [DM {}] {}: {text}",
@@ -431,6 +430,17 @@ impl<W: Write> Demo<'_, W> {
         let place = self.names.get(&channel).cloned().unwrap_or_default();
         writeln!(self.out, "  [{place}] {}: {text}", self.name(user))?;
         Ok(self.sandbox.say(channel, user, text))
+    }
+
+    /// Text with people's Discord ids (bare or as `<@id>` mentions) shown as their names.
+    fn readable(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (id, name) in &self.names {
+            out = out
+                .replace(&format!("<@{id}>"), &format!("@{name}"))
+                .replace(&id.to_string(), name);
+        }
+        out
     }
 
     /// Prints what the bot posted since the last call, and where.
@@ -470,6 +480,7 @@ impl<W: Write> Demo<'_, W> {
             } else {
                 format!("  [buttons: {}]", buttons.join(", "))
             };
+            let text = self.readable(&text);
             writeln!(self.out, "  [{place}] casebot: {text}{buttons}")?;
         }
         self.shown = said.len();
