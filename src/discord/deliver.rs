@@ -371,31 +371,44 @@ pub fn card_embed(case: &CaseRecord, summary: Option<&str>, sla: &SlaPolicy) -> 
 }
 
 pub fn card_buttons(case_id: i64) -> CreateActionRow {
-    CreateActionRow::Buttons(vec![
-        CreateButton::new(Control::Claim(case_id).to_custom_id())
-            .label("Claim")
-            .style(ButtonStyle::Primary),
-        CreateButton::new(Control::Release(case_id).to_custom_id())
-            .label("Release")
-            .style(ButtonStyle::Secondary),
-        CreateButton::new(Control::Resolve(case_id).to_custom_id())
-            .label("Resolve")
-            .style(ButtonStyle::Success),
+    buttons(&[
+        (Control::Claim(case_id), "Claim", ButtonStyle::Primary),
+        (Control::Release(case_id), "Release", ButtonStyle::Secondary),
+        (Control::Resolve(case_id), "Resolve", ButtonStyle::Success),
     ])
 }
 
 fn customer_buttons(case_id: i64) -> CreateActionRow {
-    CreateActionRow::Buttons(vec![
-        CreateButton::new(Control::TalkToPerson(case_id).to_custom_id())
-            .label("Talk to a person")
-            .style(ButtonStyle::Primary),
-        CreateButton::new(Control::RequestCall(case_id).to_custom_id())
-            .label("Request a call")
-            .style(ButtonStyle::Secondary),
-        CreateButton::new(Control::Solved(case_id).to_custom_id())
-            .label("That solved it")
-            .style(ButtonStyle::Success),
+    buttons(&[
+        (
+            Control::TalkToPerson(case_id),
+            "Talk to a person",
+            ButtonStyle::Primary,
+        ),
+        (
+            Control::RequestCall(case_id),
+            "Request a call",
+            ButtonStyle::Secondary,
+        ),
+        (
+            Control::Solved(case_id),
+            "That solved it",
+            ButtonStyle::Success,
+        ),
     ])
+}
+
+/// One row of buttons, each carrying its control's id.
+fn buttons(row: &[(Control, &str, ButtonStyle)]) -> CreateActionRow {
+    CreateActionRow::Buttons(
+        row.iter()
+            .map(|(control, label, style)| {
+                CreateButton::new(control.to_custom_id())
+                    .label(*label)
+                    .style(*style)
+            })
+            .collect(),
+    )
 }
 
 fn rating_buttons(case_id: i64) -> CreateActionRow {

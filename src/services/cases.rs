@@ -292,13 +292,7 @@ impl CaseService {
             CaseAction::Reopen | CaseAction::Close => json!({}),
         };
         if !matches!(action, CaseAction::Escalate { .. } | CaseAction::Close) {
-            // The card shows the case as it now stands.
-            let update = render::card_update(case_id, next.state, next.assignee.as_deref());
-            tx.enqueue(
-                &[Outgoing::to_staff(case_id, OutboxKind::CaseCard, update)],
-                now,
-            )
-            .await?;
+            queue_card_update(&mut tx, case_id, next.state, next.assignee.as_deref(), now).await?;
         }
         tx.append_audit(&[NewAuditEvent {
             at: now,
@@ -343,12 +337,7 @@ impl CaseService {
         if !claimed {
             return Err(CaseError::Contended(case_id));
         }
-        let update = render::card_update(case_id, next.state, Some(&staff.id));
-        tx.enqueue(
-            &[Outgoing::to_staff(case_id, OutboxKind::CaseCard, update)],
-            now,
-        )
-        .await?;
+        queue_card_update(&mut tx, case_id, next.state, Some(&staff.id), now).await?;
         tx.append_audit(&[NewAuditEvent {
             at: now,
             actor_kind: staff.kind,
@@ -619,15 +608,10 @@ impl CaseService {
         } else {
             case.thread_id.as_deref()
         };
-        self.store.set_case_card(case_id, card, thread).await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        let body = render::card_update(case_id, case.state, case.assignee.as_deref());
-        tx.enqueue(
-            &[Outgoing::to_staff(case_id, OutboxKind::CaseCard, body)],
-            now,
-        )
-        .await?;
+        tx.set_case_card(case_id, card, thread).await?;
+        queue_card_update(&mut tx, case_id, case.state, case.assignee.as_deref(), now).await?;
         tx.append_audit(&[NewAuditEvent {
             at: now,
             actor_kind: ActorKind::System,
@@ -700,6 +684,22 @@ impl CaseService {
             Err(e) => CaseError::Store(e),
         }
     }
+}
+
+/// Queues the case card's refresh, showing the case as it now stands.
+async fn queue_card_update(
+    tx: &mut Tx,
+    case_id: i64,
+    state: CaseState,
+    assignee: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let update = render::card_update(case_id, state, assignee);
+    tx.enqueue(
+        &[Outgoing::to_staff(case_id, OutboxKind::CaseCard, update)],
+        now,
+    )
+    .await
 }
 
 /// The audit event for a note or reply: its size and fingerprint, never its text.

@@ -457,13 +457,10 @@ impl Store {
         card_message_id: Option<&str>,
         thread_id: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query(queries::SET_CASE_CARD)
-            .bind(case_id)
-            .bind(card_message_id)
-            .bind(thread_id)
-            .execute(&self.pool)
+        let mut tx = self.begin().await?;
+        tx.set_case_card(case_id, card_message_id, thread_id)
             .await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// The case whose staff thread this is.

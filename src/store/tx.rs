@@ -545,6 +545,22 @@ impl Tx {
         Ok(entries)
     }
 
+    /// Records where the case's card and staff thread are on the platform.
+    pub async fn set_case_card(
+        &mut self,
+        case_id: i64,
+        card_message_id: Option<&str>,
+        thread_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(queries::SET_CASE_CARD)
+            .bind(case_id)
+            .bind(card_message_id)
+            .bind(thread_id)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+
     /// Records that routing has finished with a stored message.
     pub async fn mark_message_routed(
         &mut self,

@@ -151,8 +151,8 @@ impl World {
         click
     }
 
-    /// The customer asks for a person, and takes up the bot's offer with its button.
-    async fn talk_to_a_person(&self, user: u64) -> i64 {
+    /// The customer asks for a person; returns the bot's reply offering one, and the case.
+    async fn ask_for_a_person(&self, user: u64) -> (casebot::sandbox::Posted, i64) {
         self.sandbox
             .dm(user, "I'd like to talk to a human agent please");
         self.wait("the offer of a person", |s| {
@@ -165,7 +165,12 @@ impl World {
             .into_iter()
             .find(|m| !m.buttons().is_empty())
             .unwrap();
-        let case = self.case_of(user).await;
+        (offer, self.case_of(user).await)
+    }
+
+    /// The customer asks for a person, and takes up the bot's offer with its button.
+    async fn talk_to_a_person(&self, user: u64) -> i64 {
+        let (offer, case) = self.ask_for_a_person(user).await;
         assert_eq!(
             offer.buttons(),
             [
@@ -915,19 +920,7 @@ async fn request_a_call_opens_a_form_and_a_valid_number_reaches_the_queue_masked
         return;
     };
     let ivy = w.sandbox.person("ivy", &[]);
-    w.sandbox
-        .dm(ivy, "I'd like to talk to a human agent please");
-    w.wait("the offer", |s| {
-        s.bot_dms(ivy).iter().any(|m| !m.buttons().is_empty())
-    })
-    .await;
-    let offer = w
-        .sandbox
-        .bot_dms(ivy)
-        .into_iter()
-        .find(|m| !m.buttons().is_empty())
-        .unwrap();
-    let case = w.case_of(ivy).await;
+    let (offer, case) = w.ask_for_a_person(ivy).await;
     let click = w
         .click(ivy, offer.id, &format!("cb:call:{case}"), "the form")
         .await;

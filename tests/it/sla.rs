@@ -19,10 +19,16 @@ on_both_backends!(
     a_claimed_case_breaches_only_its_resolution_deadline,
 );
 
-async fn a_missed_first_response_raises_priority_once(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+/// One customer's case, escalated at `priority`, with the services and sweeper on a test clock.
+struct Escalated {
+    store: casebot::store::Store,
+    clock: Arc<TestClock>,
+    cases: CaseService,
+    sweeper: SlaSweeper,
+    case: i64,
+}
+
+async fn escalated(db: &TestDb, priority: Priority) -> Escalated {
     let store = db.store().await;
     let clock = Arc::new(TestClock::new());
     let intake = IntakeService::with_clock(store.clone(), IntakePolicy::default(), clock.clone());
@@ -34,10 +40,30 @@ async fn a_missed_first_response_raises_priority_once(backend: Backend) {
         .unwrap()
         .case_id;
     let escalate = CaseAction::Escalate {
-        priority: Priority::Normal,
+        priority,
         reason: "asked".into(),
     };
     cases.apply(case, &Actor::system(), escalate).await.unwrap();
+    Escalated {
+        store,
+        clock,
+        cases,
+        sweeper,
+        case,
+    }
+}
+
+async fn a_missed_first_response_raises_priority_once(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let Escalated {
+        store,
+        clock,
+        sweeper,
+        case,
+        ..
+    } = escalated(&db, Priority::Normal).await;
 
     clock.advance(Duration::minutes(59));
     assert!(sweeper.sweep().await.unwrap().is_empty());
@@ -83,21 +109,13 @@ async fn a_claimed_case_breaches_only_its_resolution_deadline(backend: Backend) 
     let Some(db) = TestDb::new(backend).await else {
         return;
     };
-    let store = db.store().await;
-    let clock = Arc::new(TestClock::new());
-    let intake = IntakeService::with_clock(store.clone(), IntakePolicy::default(), clock.clone());
-    let cases = CaseService::with_clock(store.clone(), clock.clone());
-    let sweeper = SlaSweeper::new(store.clone(), SlaPolicy::default()).with_clock(clock.clone());
-    let case = intake
-        .receive(&dm("u1", "m1", "help"))
-        .await
-        .unwrap()
-        .case_id;
-    let escalate = CaseAction::Escalate {
-        priority: Priority::High,
-        reason: "asked".into(),
-    };
-    cases.apply(case, &Actor::system(), escalate).await.unwrap();
+    let Escalated {
+        store,
+        clock,
+        cases,
+        sweeper,
+        case,
+    } = escalated(&db, Priority::High).await;
     let ana = StaffMember {
         id: "ana".into(),
         role: Role::Staff,
