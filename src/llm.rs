@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use reqwest::Url;
 use serde_json::json;
 
-use crate::config::Secret;
-use crate::domain::classify::IntentGuess;
-use crate::domain::intent::Intent;
+use crate::domain::routing::classify::IntentGuess;
+use crate::domain::routing::Intent;
+use crate::secrets::Secret;
 
 /// Something that can name the intent of a message, or decline.
 #[async_trait]

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::store::StoredMetrics;
+use crate::domain::views::StoredMetrics;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
@@ -51,7 +51,7 @@ pub fn render(stored: &StoredMetrics, latency: &Latency) -> String {
         "# HELP casebot_queue_depth Escalated cases waiting for a person."
     );
     let _ = writeln!(out, "# TYPE casebot_queue_depth gauge");
-    for (priority, n) in stored.waiting_by_priority {
+    for (priority, n) in &stored.waiting_by_priority {
         let _ = writeln!(out, "casebot_queue_depth{{priority=\"{priority}\"}} {n}");
     }
     let _ = writeln!(
@@ -92,6 +92,7 @@ pub fn render(stored: &StoredMetrics, latency: &Latency) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Priority;
 
     #[test]
     fn the_page_reports_each_figure_and_a_cumulative_histogram() {
@@ -100,7 +101,12 @@ mod tests {
         latency.observe(Duration::from_millis(30));
         let stored = StoredMetrics {
             customer_messages: 12,
-            waiting_by_priority: [("urgent", 1), ("high", 2), ("normal", 3), ("low", 0)],
+            waiting_by_priority: vec![
+                (Priority::Urgent, 1),
+                (Priority::High, 2),
+                (Priority::Normal, 3),
+                (Priority::Low, 0),
+            ],
             sla_breaches: 4,
             outbox_backlog: 5,
         };

@@ -20,7 +20,7 @@ pub struct LlmSettings {
 pub struct RoutingSettings {
     pub rules_file: Option<std::path::PathBuf>,
     /// The checked rules, from `rules_file` or the built-in ones.
-    pub rules: Vec<crate::domain::rules::Rule>,
+    pub rules: Vec<crate::domain::routing::rules::Rule>,
     pub late_after_days: i64,
     pub missing_wait_hours: i64,
     pub high_value_cents: i64,
@@ -68,6 +68,18 @@ pub(super) struct RawLlm {
     timeout_ms: i64,
 }
 
+impl RoutingSettings {
+    /// The self-service flows' thresholds.
+    pub fn flows(&self) -> crate::domain::routing::flows::FlowPolicy {
+        crate::domain::routing::flows::FlowPolicy {
+            late_after_days: self.late_after_days,
+            missing_wait_hours: self.missing_wait_hours,
+            high_value_cents: self.high_value_cents,
+            auto_refund_cap_cents: self.auto_refund_cap_cents,
+        }
+    }
+}
+
 pub(super) fn routing_settings(raw: RawRouting) -> Result<RoutingSettings, ConfigError> {
     let rules_file = Some(raw.rules_file.trim())
         .filter(|f| !f.is_empty())
@@ -81,11 +93,11 @@ pub(super) fn routing_settings(raw: RawRouting) -> Result<RoutingSettings, Confi
             path.display().to_string(),
         ),
         None => (
-            crate::domain::rules::DEFAULT_RULES.to_owned(),
+            crate::domain::routing::rules::DEFAULT_RULES.to_owned(),
             "the built-in routing rules".to_owned(),
         ),
     };
-    let rules = crate::domain::rules::parse_rules(&text)
+    let rules = crate::domain::routing::rules::parse_rules(&text)
         .map_err(|source| ConfigError::Rules { origin, source })?;
     let order_number_pattern = regex::Regex::new(&raw.order_number_pattern).map_err(|_| {
         invalid(
@@ -245,8 +257,8 @@ pub(super) struct RawLimits {
 /// Rate limits, each a count from 1 to 10,000 per window of 1 second to 1 day.
 pub(super) fn limit_settings(
     raw: RawLimits,
-) -> Result<crate::services::limits::LimitSettings, ConfigError> {
-    use crate::services::limits::{LimitSettings, Rate};
+) -> Result<crate::domain::policy::LimitSettings, ConfigError> {
+    use crate::domain::policy::{LimitSettings, Rate};
     use std::time::Duration;
     let rate = |events: (&str, i64), secs: (&str, i64)| -> Result<Rate, ConfigError> {
         Ok(Rate {
@@ -296,7 +308,7 @@ pub(super) struct RawQueue {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueConfig {
     pub sweep_interval: std::time::Duration,
-    pub stuck: crate::services::stuck::StuckPolicy,
+    pub stuck: crate::domain::policy::StuckPolicy,
     pub callback_deadline: chrono::Duration,
 }
 
@@ -308,7 +320,7 @@ pub(super) fn queue_config(raw: RawQueue) -> Result<QueueConfig, ConfigError> {
             1,
             86_400,
         )?),
-        stuck: crate::services::stuck::StuckPolicy {
+        stuck: crate::domain::policy::StuckPolicy {
             refund_pending_days: in_range(
                 "queue.refund_pending_days",
                 raw.refund_pending_days,
@@ -345,6 +357,8 @@ pub(super) struct RawDiscord {
     staff_role_id: i64,
     lead_role_id: i64,
     note_prefix: String,
+    message_content: bool,
+    keep_thread_after_release: bool,
 }
 
 /// Where staff work on Discord. Ids are 0 until set; `casebot run` requires them.
@@ -355,6 +369,11 @@ pub struct DiscordIds {
     pub staff_role: u64,
     pub lead_role: u64,
     pub note_prefix: String,
+    /// Whether casebot asks for the privileged MESSAGE_CONTENT intent (enabled for the
+    /// application in the Developer Portal), so plain thread messages relay as replies.
+    pub message_content: bool,
+    /// Whether a staff member stays in a case's thread after releasing or transferring it.
+    pub keep_thread_after_release: bool,
 }
 
 pub(super) fn discord_ids(raw: RawDiscord) -> Result<DiscordIds, ConfigError> {
@@ -378,6 +397,8 @@ pub(super) fn discord_ids(raw: RawDiscord) -> Result<DiscordIds, ConfigError> {
         staff_role: id("discord.staff_role_id", raw.staff_role_id)?,
         lead_role: id("discord.lead_role_id", raw.lead_role_id)?,
         note_prefix: raw.note_prefix,
+        message_content: raw.message_content,
+        keep_thread_after_release: raw.keep_thread_after_release,
     })
 }
 
@@ -392,5 +413,31 @@ pub(super) fn server_addr(raw: RawServer) -> Result<std::net::SocketAddr, Config
         key: "server.http_addr".into(),
         value: raw.http_addr.clone(),
         expected: "an address and port such as 127.0.0.1:8080".into(),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAudit {
+    seal_every_secs: i64,
+    seal_after_events: i64,
+}
+
+pub(super) fn seal_policy(
+    raw: RawAudit,
+) -> Result<crate::services::audit::SealPolicy, ConfigError> {
+    Ok(crate::services::audit::SealPolicy {
+        every: std::time::Duration::from_secs(in_range(
+            "audit.seal_every_secs",
+            raw.seal_every_secs,
+            1,
+            86_400,
+        )?),
+        events: in_range(
+            "audit.seal_after_events",
+            raw.seal_after_events,
+            1,
+            10_000_000,
+        )?,
     })
 }

@@ -1,20 +1,56 @@
 //! The ids carried by casebot's buttons and forms. Each names the case it belongs to, so two
 //! cards never share an id, and parsing refuses anything casebot did not make.
 
+use crate::domain::CaseId;
+
 /// What a button or form asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
     /// Staff, on a case card.
-    Claim(i64),
-    Release(i64),
-    Resolve(i64),
+    Claim(CaseId),
+    Release(CaseId),
+    Resolve(CaseId),
+    /// Staff, on the card or in the thread: opens the reply form.
+    Reply(CaseId),
     /// The customer, in DM.
-    TalkToPerson(i64),
-    RequestCall(i64),
-    Solved(i64),
-    Rate(i64, u8),
+    TalkToPerson(CaseId),
+    RequestCall(CaseId),
+    Solved(CaseId),
+    Rate(CaseId, u8),
     /// The callback form (a modal) for a case.
-    CallbackForm(i64),
+    CallbackForm(CaseId),
+    /// The reply form (a modal) for a case.
+    ReplyForm(CaseId),
+}
+
+impl Control {
+    /// The case the control belongs to.
+    pub fn case(self) -> CaseId {
+        match self {
+            Control::Claim(c)
+            | Control::Release(c)
+            | Control::Resolve(c)
+            | Control::Reply(c)
+            | Control::TalkToPerson(c)
+            | Control::RequestCall(c)
+            | Control::Solved(c)
+            | Control::Rate(c, _)
+            | Control::CallbackForm(c)
+            | Control::ReplyForm(c) => c,
+        }
+    }
+
+    /// Whether only the support team may use it (in the staff server).
+    pub fn is_staff(self) -> bool {
+        matches!(
+            self,
+            Control::Claim(_)
+                | Control::Release(_)
+                | Control::Resolve(_)
+                | Control::Reply(_)
+                | Control::ReplyForm(_)
+        )
+    }
 }
 
 impl Control {
@@ -23,6 +59,8 @@ impl Control {
             Control::Claim(c) => format!("cb:claim:{c}"),
             Control::Release(c) => format!("cb:release:{c}"),
             Control::Resolve(c) => format!("cb:resolve:{c}"),
+            Control::Reply(c) => format!("cb:reply:{c}"),
+            Control::ReplyForm(c) => format!("cb:replyform:{c}"),
             Control::TalkToPerson(c) => format!("cb:person:{c}"),
             Control::RequestCall(c) => format!("cb:call:{c}"),
             Control::Solved(c) => format!("cb:solved:{c}"),
@@ -43,6 +81,8 @@ impl Control {
             "claim" => Control::Claim(case),
             "release" => Control::Release(case),
             "resolve" => Control::Resolve(case),
+            "reply" => Control::Reply(case),
+            "replyform" => Control::ReplyForm(case),
             "person" => Control::TalkToPerson(case),
             "call" => Control::RequestCall(case),
             "solved" => Control::Solved(case),
@@ -60,13 +100,14 @@ impl Control {
     }
 }
 
-fn parse_case(raw: &str) -> Option<i64> {
+fn parse_case(raw: &str) -> Option<CaseId> {
     // Digits only: no sign, no spaces, no leading zeros to make two ids mean one case.
     let plain = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) && !raw.starts_with('0');
     plain
         .then(|| raw.parse().ok())
         .flatten()
         .filter(|c: &i64| *c > 0)
+        .map(CaseId)
 }
 
 #[cfg(test)]
@@ -76,14 +117,16 @@ mod tests {
     #[test]
     fn every_control_survives_a_round_trip() {
         let all = [
-            Control::Claim(1),
-            Control::Release(22),
-            Control::Resolve(333),
-            Control::TalkToPerson(4),
-            Control::RequestCall(5),
-            Control::Solved(6),
-            Control::Rate(7, 5),
-            Control::CallbackForm(8),
+            Control::Claim(CaseId(1)),
+            Control::Release(CaseId(22)),
+            Control::Resolve(CaseId(333)),
+            Control::Reply(CaseId(9)),
+            Control::TalkToPerson(CaseId(4)),
+            Control::RequestCall(CaseId(5)),
+            Control::Solved(CaseId(6)),
+            Control::Rate(CaseId(7), 5),
+            Control::CallbackForm(CaseId(8)),
+            Control::ReplyForm(CaseId(10)),
         ];
         for control in all {
             assert_eq!(Control::parse(&control.to_custom_id()), Some(control));
@@ -115,6 +158,6 @@ mod tests {
 
     #[test]
     fn custom_ids_fit_discords_100_characters() {
-        assert!(Control::Rate(i64::MAX, 5).to_custom_id().len() <= 100);
+        assert!(Control::Rate(CaseId(i64::MAX), 5).to_custom_id().len() <= 100);
     }
 }

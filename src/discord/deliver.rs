@@ -1,140 +1,135 @@
 //! Delivers outbox entries to Discord: DMs, public acknowledgements, case cards with their
-//! private threads, staff notices and thread posts. Cards and threads are projections of the
-//! case in the database: a missing one is posted again. Every message mentions nobody unless it
-//! is a staff notice, which pings the staff role and nothing else.
-
-// serenity's calls all return its own (large) error type; these helpers pass it through as is.
-#![allow(clippy::result_large_err)]
+//! private threads, who is in a thread, staff notices and thread posts. Cards and threads are
+//! projections of the case: a missing one is posted again, and what was posted is recorded
+//! through the card service. Every message mentions nobody unless it is a staff notice, which
+//! pings the staff role and nothing else; each carries its entry's nonce with `enforce_nonce`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
-use serde_json::json;
-use serenity::all::{
-    ButtonStyle, ChannelId, ChannelType, CreateActionRow, CreateAllowedMentions, CreateButton,
-    CreateEmbed, CreateMessage, CreateThread, EditMessage, Http, HttpError, MessageId, Nonce,
-    RoleId, UserId,
-};
+use serde_json::{json, Value};
 
-use super::custom_id::Control;
+use super::components::{self, mention_nobody, mention_role, MAX_CONTENT};
+use super::rest::{codes, Rest, RestError};
 use super::DiscordSettings;
 use crate::domain::sla::SlaPolicy;
-use crate::domain::{ActorKind, CaseState, Destination, NewAuditEvent, OutboxKind};
+use crate::domain::views::{CaseView, OutboxEntry};
+use crate::domain::{CaseId, Destination, OutboxKind, StaffId, UserId};
 use crate::render;
+use crate::services::cards::CardService;
 use crate::services::outbox::{Deliver, DeliveryError};
-use crate::store::{CaseRecord, OutboxEntry, Store};
-
-/// Discord's limit for one message's content.
-pub const MAX_CONTENT: usize = 2_000;
-
-/// Discord's error code for "Cannot send messages to this user" (DMs closed).
-const DMS_CLOSED: isize = 50_007;
-const UNKNOWN_CHANNEL: isize = 10_003;
-const UNKNOWN_MESSAGE: isize = 10_008;
 
 pub struct DiscordDelivery {
-    http: Arc<Http>,
-    store: Store,
+    rest: Rest,
+    cards: CardService,
     settings: DiscordSettings,
     sla: SlaPolicy,
-    dm_channels: Mutex<HashMap<String, ChannelId>>,
+    dm_channels: Mutex<HashMap<UserId, u64>>,
 }
+
+type Delivered = Result<String, DeliveryError>;
 
 impl DiscordDelivery {
     pub fn new(
-        http: Arc<Http>,
-        store: Store,
+        rest: Rest,
+        cards: CardService,
         settings: DiscordSettings,
         sla: SlaPolicy,
     ) -> DiscordDelivery {
         DiscordDelivery {
-            http,
-            store,
+            rest,
+            cards,
             settings,
             sla,
             dm_channels: Mutex::new(HashMap::new()),
         }
     }
 
-    async fn dm_channel(&self, user_id: &str) -> Result<ChannelId, serenity::Error> {
-        if let Some(channel) = self.cached_dm(user_id) {
+    async fn dm_channel(&self, user: &UserId) -> Result<u64, RestError> {
+        if let Some(channel) = self
+            .dm_channels
+            .lock()
+            .expect("dm cache")
+            .get(user)
+            .copied()
+        {
             return Ok(channel);
         }
-        let user = UserId::new(parse_id(user_id)?);
-        let channel = user.create_dm_channel(&self.http).await?.id;
+        let channel = self
+            .rest
+            .post(
+                "/users/@me/channels",
+                &json!({ "recipient_id": user.as_str() }),
+            )
+            .await?;
+        let id = snowflake(&channel["id"])
+            .ok_or_else(|| RestError::Transport("a DM channel without an id".into()))?;
         self.dm_channels
             .lock()
-            .expect("dm cache lock")
-            .insert(user_id.to_owned(), channel);
-        Ok(channel)
-    }
-
-    fn cached_dm(&self, user_id: &str) -> Option<ChannelId> {
-        let cache = self.dm_channels.lock().expect("dm cache lock");
-        cache.get(user_id).copied()
+            .expect("dm cache")
+            .insert(user.clone(), id);
+        Ok(id)
     }
 
     /// Sends `body` to `channel`, split under Discord's limit, each part with its own nonce
-    /// derived from the entry's. Buttons go on the last part. Returns the first part's id.
+    /// derived from the entry's. `extra` (buttons, a reply reference) goes with the last part,
+    /// and the reference with the first. Returns the first part's id.
     async fn send(
         &self,
-        channel: ChannelId,
+        channel: u64,
         body: &str,
         nonce: &str,
-        extras: Extras,
-    ) -> Result<MessageId, serenity::Error> {
+        extra: Extra,
+    ) -> Result<String, RestError> {
         let parts = render::split_message(body, MAX_CONTENT);
-        let mut first = None;
         let last = parts.len() - 1;
+        let mut first = None;
         for (i, part) in parts.iter().enumerate() {
             let nonce = if i == 0 {
                 nonce.to_owned()
             } else {
                 format!("{nonce}.{i}")
             };
-            let mut message = CreateMessage::new()
-                .content(part.as_str())
-                .nonce(Nonce::String(nonce))
-                .enforce_nonce(true)
-                .allowed_mentions(extras.mentions.clone());
-            if i == 0 {
-                if let Some(reply_to) = extras.reply_to {
-                    message = message.reference_message((channel, reply_to));
-                }
+            let mut message = json!({
+                "content": part, "nonce": nonce, "enforce_nonce": true,
+                "allowed_mentions": extra.mentions.clone().unwrap_or_else(mention_nobody),
+            });
+            if let (0, Some(reply_to)) = (i, &extra.reply_to) {
+                message["message_reference"] =
+                    json!({ "message_id": reply_to, "fail_if_not_exists": false });
             }
-            if i == last && !extras.buttons.is_empty() {
-                message = message.components(extras.buttons.clone());
+            if i == last && !extra.components.is_empty() {
+                message["components"] = Value::Array(extra.components.clone());
             }
-            let sent = channel.send_message(&self.http, message).await?;
-            first.get_or_insert(sent.id);
+            let sent = self
+                .rest
+                .post(&format!("/channels/{channel}/messages"), &message)
+                .await?;
+            first.get_or_insert(sent["id"].as_str().unwrap_or_default().to_owned());
         }
         Ok(first.expect("a message has at least one part"))
     }
 
-    async fn to_customer(&self, entry: &OutboxEntry, user_id: &str, nonce: &str) -> Delivered {
-        let channel = self.dm_channel(user_id).await.map_err(classify)?;
-        let case = entry.case_id.unwrap_or_default();
-        let buttons = match entry.kind {
-            OutboxKind::Offer => vec![customer_buttons(case)],
-            OutboxKind::RatingPrompt => vec![rating_buttons(case)],
+    async fn to_customer(&self, entry: &OutboxEntry, user: &UserId, nonce: &str) -> Delivered {
+        let case = entry.case_id.unwrap_or(CaseId::NEW);
+        let channel = self.dm_channel(user).await.map_err(classify)?;
+        let components = match entry.kind {
+            OutboxKind::Offer => vec![components::customer_buttons(case)],
+            OutboxKind::RatingPrompt => vec![components::rating_buttons(case)],
             _ => Vec::new(),
         };
-        let extras = Extras {
-            buttons,
-            ..Extras::default()
+        let extra = Extra {
+            components,
+            ..Extra::default()
         };
-        match self.send(channel, &entry.body, nonce, extras).await {
+        match self.send(channel, &entry.body, nonce, extra).await {
             Ok(id) => {
-                if case > 0 {
-                    self.record_dms(case, false).await;
-                }
-                Ok(id.to_string())
+                self.record_dms(entry.case_id, false).await;
+                Ok(id)
             }
-            Err(e) if discord_code(&e) == Some(DMS_CLOSED) => {
-                if case > 0 {
-                    self.record_dms(case, true).await;
-                }
+            Err(e) if e.code() == Some(codes::CANNOT_SEND_TO_USER) => {
+                self.record_dms(entry.case_id, true).await;
                 Err(DeliveryError::Permanent(
                     "the customer's DMs are closed (Discord 50007)".into(),
                 ))
@@ -143,168 +138,220 @@ impl DiscordDelivery {
         }
     }
 
-    /// Records on the case whether the customer's DMs are closed, and shows it on the card.
-    async fn record_dms(&self, case_id: i64, closed: bool) {
-        // Almost every delivery finds the DMs open as recorded: a read settles that without
-        // taking the write lock.
-        if !closed && !matches!(self.store.case(case_id).await, Ok(Some(c)) if c.dm_closed) {
+    /// Records on the case whether the customer's DMs are closed; the card shows it.
+    async fn record_dms(&self, case: Option<CaseId>, closed: bool) {
+        let Some(case) = case.filter(|c| *c != CaseId::NEW) else {
             return;
-        }
-        let event = NewAuditEvent {
-            at: chrono::Utc::now(),
-            actor_kind: ActorKind::System,
-            actor_id: "discord".into(),
-            action: if closed {
-                "customer.dms_closed"
-            } else {
-                "customer.dms_open"
-            },
-            case_id: Some(case_id),
-            details: json!({}),
         };
-        match self.store.set_dm_closed(case_id, closed, event).await {
-            Ok(true) => {
-                if let Err(e) = self.refresh_card(case_id).await {
-                    tracing::warn!(case.id = case_id, error = %e, "card not refreshed");
-                }
-            }
-            Ok(false) => {}
-            Err(e) => tracing::warn!(case.id = case_id, error = %e, "DM state not recorded"),
+        if let Err(e) = self.cards.dms(case, closed).await {
+            tracing::warn!(case.id = %case, error = %e, "DM state not recorded");
         }
     }
 
-    /// Edits the case's card to show its current state, if it has one.
-    pub async fn refresh_card(&self, case_id: i64) -> Result<(), serenity::Error> {
-        let Ok(Some(case)) = self.store.case(case_id).await else {
-            return Ok(());
+    /// A public post: the acknowledgement ends by saying whether the DM reached them, which is
+    /// known by now (the DM was queued first).
+    async fn to_channel(
+        &self,
+        entry: &OutboxEntry,
+        channel: &str,
+        reply_to: Option<&String>,
+        nonce: &str,
+    ) -> Delivered {
+        let channel = parse_id(channel)?;
+        let mut body = entry.body.clone();
+        if entry.kind == OutboxKind::PublicAck {
+            let closed = match entry.case_id {
+                Some(case) => self.view(case).await?.projection.dm_closed,
+                None => false,
+            };
+            body = format!("{body} {}", render::public_ack_dm(closed));
+        }
+        let extra = Extra {
+            reply_to: reply_to.cloned(),
+            ..Extra::default()
         };
-        let Some(card) = case.card_message_id.as_deref() else {
-            return Ok(());
-        };
-        let edit = EditMessage::new()
-            .embed(card_embed(&case, None, &self.sla))
-            .components(vec![card_buttons(case_id)]);
-        let queue = ChannelId::new(self.settings.queue_channel);
-        queue
-            .edit_message(&self.http, MessageId::new(parse_id(card)?), edit)
-            .await?;
-        Ok(())
+        self.send(channel, &body, nonce, extra)
+            .await
+            .map_err(classify)
+    }
+
+    async fn view(&self, case: CaseId) -> Result<CaseView, DeliveryError> {
+        match self.cards.view(case).await {
+            Ok(Some(view)) => Ok(view),
+            Ok(None) => Err(DeliveryError::Permanent(format!("case {case} is gone"))),
+            Err(e) => Err(DeliveryError::Transient(e.to_string())),
+        }
     }
 
     /// Posts the case card (or refreshes the one there) and makes sure the case has its thread.
     async fn post_card(&self, entry: &OutboxEntry, nonce: &str) -> Delivered {
-        let case_id = entry.case_id.unwrap_or_default();
-        let case = self
-            .store
-            .case(case_id)
-            .await
-            .map_err(|e| DeliveryError::Transient(e.to_string()))?
-            .ok_or_else(|| DeliveryError::Permanent(format!("case {case_id} is gone")))?;
-        let queue = ChannelId::new(self.settings.queue_channel);
-        let embed = card_embed(&case, Some(&entry.body), &self.sla);
-        let staff_have_it = matches!(case.state, CaseState::Escalated | CaseState::Claimed);
-        if case.card_message_id.is_none() && !staff_have_it {
+        let case = entry.case_id.unwrap_or(CaseId::NEW);
+        let view = self.view(case).await?;
+        if view.projection.card_message_id.is_none() && !view.case.state.with_staff() {
             // A case that never reached the queue has no card to update.
             return Ok("no card".into());
         }
-        if let Some(card) = case.card_message_id.as_deref() {
-            let edit = EditMessage::new()
-                .embed(embed.clone())
-                .components(vec![card_buttons(case_id)]);
-            let card_id = MessageId::new(parse_id(card).map_err(classify)?);
-            match queue.edit_message(&self.http, card_id, edit).await {
+        let queue = self.settings.queue_channel;
+        let card = json!({
+            "embeds": [components::card_embed(&view, Some(&entry.body), &self.sla)],
+            "components": [components::card_buttons(case)],
+            "allowed_mentions": mention_nobody(),
+        });
+        if let Some(existing) = &view.projection.card_message_id {
+            match self
+                .rest
+                .patch(&format!("/channels/{queue}/messages/{existing}"), &card)
+                .await
+            {
                 Ok(_) => {
-                    self.ensure_thread(&case).await.map_err(classify)?;
-                    return Ok(card.to_owned());
+                    self.ensure_thread(&view, Some(existing))
+                        .await
+                        .map_err(classify)?;
+                    return Ok(existing.clone());
                 }
                 // The card was deleted: post it again below.
-                Err(e) if discord_code(&e) == Some(UNKNOWN_MESSAGE) => {}
+                Err(e) if e.code() == Some(codes::UNKNOWN_MESSAGE) => {}
                 Err(e) => return Err(classify(e)),
             }
         }
-        let message = CreateMessage::new()
-            .embed(embed)
-            .components(vec![card_buttons(case_id)])
-            .nonce(Nonce::String(nonce.to_owned()))
-            .enforce_nonce(true)
-            .allowed_mentions(CreateAllowedMentions::new());
-        let card = queue
-            .send_message(&self.http, message)
+        let mut message = card;
+        message["nonce"] = json!(nonce);
+        message["enforce_nonce"] = json!(true);
+        let posted = self
+            .rest
+            .post(&format!("/channels/{queue}/messages"), &message)
             .await
             .map_err(classify)?;
-        let card_id = card.id.to_string();
-        self.store
-            .set_case_card(case_id, Some(&card_id), case.thread_id.as_deref())
+        let card_id = posted["id"].as_str().unwrap_or_default().to_owned();
+        self.ensure_thread(&view, Some(&card_id))
             .await
-            .map_err(|e| DeliveryError::Transient(e.to_string()))?;
-        let mut case = case;
-        case.card_message_id = Some(card_id.clone());
-        self.ensure_thread(&case).await.map_err(classify)?;
+            .map_err(classify)?;
         Ok(card_id)
     }
 
-    /// The case's private staff thread, opened (again) when it does not exist.
-    async fn ensure_thread(&self, case: &CaseRecord) -> Result<ChannelId, serenity::Error> {
-        if let Some(thread) = case.thread_id.as_deref() {
-            let thread = ChannelId::new(parse_id(thread)?);
-            match thread.to_channel(&self.http).await {
-                Ok(_) => return Ok(thread),
-                Err(e) if discord_code(&e) == Some(UNKNOWN_CHANNEL) => {}
+    /// The case's private staff thread, opened (again) when it does not exist, with the case's
+    /// holder in it; records the card and thread as they now are.
+    async fn ensure_thread(
+        &self,
+        view: &CaseView,
+        card: Option<&String>,
+    ) -> Result<u64, RestError> {
+        let case = view.case.id;
+        if let Some(thread) = view
+            .projection
+            .thread_id
+            .as_deref()
+            .and_then(|t| t.parse::<u64>().ok())
+        {
+            match self.rest.get(&format!("/channels/{thread}")).await {
+                Ok(_) => {
+                    self.record_card(case, card, Some(thread)).await;
+                    return Ok(thread);
+                }
+                Err(e) if e.code() == Some(codes::UNKNOWN_CHANNEL) => {}
                 Err(e) => return Err(e),
             }
         }
-        let queue = ChannelId::new(self.settings.queue_channel);
-        let builder = CreateThread::new(format!("case-{}", case.id))
-            .kind(ChannelType::PrivateThread)
-            .invitable(true);
-        let thread = queue.create_thread(&self.http, builder).await?;
-        let stored = self
-            .store
-            .set_case_card(
-                case.id,
-                case.card_message_id.as_deref(),
-                Some(&thread.id.to_string()),
+        let queue = self.settings.queue_channel;
+        let thread = self
+            .rest
+            .post(
+                &format!("/channels/{queue}/threads"),
+                &json!({ "name": format!("case-{case}"), "type": 12, "invitable": false }),
             )
-            .await;
-        if let Err(e) = stored {
-            tracing::warn!(case.id = case.id, error = %e, "thread id not stored");
+            .await?;
+        let thread = snowflake(&thread["id"])
+            .ok_or_else(|| RestError::Transport("a thread without an id".into()))?;
+        self.record_card(case, card, Some(thread)).await;
+        let intro = components::thread_intro(
+            case,
+            &self.settings.note_prefix,
+            self.settings.message_content,
+        );
+        self.rest
+            .post(&format!("/channels/{thread}/messages"), &intro)
+            .await?;
+        let members: Vec<StaffId> = view.case.assignee.iter().cloned().collect();
+        for member in &members {
+            self.rest
+                .put(&format!("/channels/{thread}/thread-members/{member}"))
+                .await?;
         }
-        Ok(thread.id)
+        self.record_members(case, members).await;
+        Ok(thread)
+    }
+
+    async fn record_card(&self, case: CaseId, card: Option<&String>, thread: Option<u64>) {
+        let thread = thread.map(|t| t.to_string());
+        if let Err(e) = self
+            .cards
+            .posted(case, card.map(String::as_str), thread.as_deref())
+            .await
+        {
+            tracing::warn!(case.id = %case, error = %e, "card and thread not recorded");
+        }
+    }
+
+    async fn record_members(&self, case: CaseId, members: Vec<StaffId>) {
+        if let Err(e) = self.cards.thread_members(case, members).await {
+            tracing::warn!(case.id = %case, error = %e, "thread members not recorded");
+        }
     }
 
     async fn to_thread(&self, entry: &OutboxEntry, nonce: &str) -> Delivered {
-        let case_id = entry.case_id.unwrap_or_default();
-        let case = self
-            .store
-            .case(case_id)
-            .await
-            .map_err(|e| DeliveryError::Transient(e.to_string()))?
-            .ok_or_else(|| DeliveryError::Permanent(format!("case {case_id} is gone")))?;
-        let thread = self.ensure_thread(&case).await.map_err(classify)?;
-        let id = self
-            .send(thread, &entry.body, nonce, Extras::default())
+        let view = self.view(entry.case_id.unwrap_or(CaseId::NEW)).await?;
+        let card = view.projection.card_message_id.clone();
+        let thread = self
+            .ensure_thread(&view, card.as_ref())
             .await
             .map_err(classify)?;
-        Ok(id.to_string())
+        match entry.kind {
+            OutboxKind::ThreadJoin | OutboxKind::ThreadLeave => {
+                self.move_member(&view, thread, entry).await
+            }
+            _ => self
+                .send(thread, &entry.body, nonce, Extra::default())
+                .await
+                .map_err(classify),
+        }
+    }
+
+    /// Adds someone to the case's thread, or takes them out.
+    async fn move_member(&self, view: &CaseView, thread: u64, entry: &OutboxEntry) -> Delivered {
+        let who = StaffId::new(entry.body.trim());
+        let user = parse_id(who.as_str())?;
+        let path = format!("/channels/{thread}/thread-members/{user}");
+        let mut members = view.projection.thread_members.clone();
+        if entry.kind == OutboxKind::ThreadJoin {
+            self.rest.put(&path).await.map_err(classify)?;
+            if !members.contains(&who) {
+                members.push(who);
+            }
+        } else {
+            match self.rest.delete(&path).await {
+                Ok(_) => {}
+                // Already gone from the thread (or the thread's members list changed).
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => return Err(classify(e)),
+            }
+            members.retain(|m| *m != who);
+        }
+        self.record_members(view.case.id, members).await;
+        Ok(format!("thread-member:{user}"))
     }
 
     async fn notify_staff(&self, entry: &OutboxEntry, nonce: &str) -> Delivered {
         let role = self.settings.staff_role;
         let body = format!("<@&{role}> {}", entry.body);
-        let extras = Extras {
-            mentions: CreateAllowedMentions::new().roles([RoleId::new(role)]),
-            ..Extras::default()
+        let extra = Extra {
+            mentions: Some(mention_role(role)),
+            ..Extra::default()
         };
-        let queue = ChannelId::new(self.settings.queue_channel);
-        let id = self
-            .send(queue, &body, nonce, extras)
+        self.send(self.settings.queue_channel, &body, nonce, extra)
             .await
-            .map_err(classify)?;
-        Ok(id.to_string())
+            .map_err(classify)
     }
 }
-
-type Delivered = Result<String, DeliveryError>;
 
 #[async_trait]
 impl Deliver for DiscordDelivery {
@@ -315,20 +362,8 @@ impl Deliver for DiscordDelivery {
                 channel_id,
                 reply_to,
             } => {
-                let channel = ChannelId::new(parse_id(channel_id).map_err(classify)?);
-                let reply_to = match reply_to {
-                    Some(id) => Some(MessageId::new(parse_id(id).map_err(classify)?)),
-                    None => None,
-                };
-                let extras = Extras {
-                    reply_to,
-                    ..Extras::default()
-                };
-                let id = self
-                    .send(channel, &entry.body, nonce, extras)
+                self.to_channel(entry, channel_id, reply_to.as_ref(), nonce)
                     .await
-                    .map_err(classify)?;
-                Ok(id.to_string())
             }
             Destination::StaffQueue if entry.kind == OutboxKind::CaseCard => {
                 self.post_card(entry, nonce).await
@@ -340,116 +375,33 @@ impl Deliver for DiscordDelivery {
 }
 
 /// What goes with a message besides its text.
-#[derive(Clone)]
-struct Extras {
-    buttons: Vec<CreateActionRow>,
-    reply_to: Option<MessageId>,
-    mentions: CreateAllowedMentions,
+#[derive(Default)]
+struct Extra {
+    components: Vec<Value>,
+    reply_to: Option<String>,
+    /// `None`: nobody.
+    mentions: Option<Value>,
 }
 
-impl Default for Extras {
-    fn default() -> Self {
-        Extras {
-            buttons: Vec::new(),
-            reply_to: None,
-            // Nobody: relayed text can never ping @everyone, a role or a user.
-            mentions: CreateAllowedMentions::new(),
-        }
-    }
+fn snowflake(value: &Value) -> Option<u64> {
+    value.as_str()?.parse().ok()
 }
 
-/// The case card: who, what, how urgent, and who holds it.
-pub fn card_embed(case: &CaseRecord, summary: Option<&str>, sla: &SlaPolicy) -> CreateEmbed {
-    let mut embed = CreateEmbed::new().title(format!("Case #{}", case.id));
-    if let Some(summary) = summary {
-        embed = embed.description(summary);
-    }
-    for (name, value) in render::card_fields(case, sla) {
-        embed = embed.field(name, value, true);
-    }
-    embed
-}
-
-pub fn card_buttons(case_id: i64) -> CreateActionRow {
-    buttons(&[
-        (Control::Claim(case_id), "Claim", ButtonStyle::Primary),
-        (Control::Release(case_id), "Release", ButtonStyle::Secondary),
-        (Control::Resolve(case_id), "Resolve", ButtonStyle::Success),
-    ])
-}
-
-fn customer_buttons(case_id: i64) -> CreateActionRow {
-    buttons(&[
-        (
-            Control::TalkToPerson(case_id),
-            "Talk to a person",
-            ButtonStyle::Primary,
-        ),
-        (
-            Control::RequestCall(case_id),
-            "Request a call",
-            ButtonStyle::Secondary,
-        ),
-        (
-            Control::Solved(case_id),
-            "That solved it",
-            ButtonStyle::Success,
-        ),
-    ])
-}
-
-/// One row of buttons, each carrying its control's id.
-fn buttons(row: &[(Control, &str, ButtonStyle)]) -> CreateActionRow {
-    CreateActionRow::Buttons(
-        row.iter()
-            .map(|(control, label, style)| {
-                CreateButton::new(control.to_custom_id())
-                    .label(*label)
-                    .style(*style)
-            })
-            .collect(),
-    )
-}
-
-fn rating_buttons(case_id: i64) -> CreateActionRow {
-    CreateActionRow::Buttons(
-        (1..=5)
-            .map(|stars| {
-                CreateButton::new(Control::Rate(case_id, stars).to_custom_id())
-                    .label(stars.to_string())
-                    .style(ButtonStyle::Secondary)
-            })
-            .collect(),
-    )
-}
-
-fn parse_id(raw: &str) -> Result<u64, serenity::Error> {
+fn parse_id(raw: &str) -> Result<u64, DeliveryError> {
     raw.parse::<u64>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| serenity::Error::Other("a stored Discord id is not a snowflake"))
-}
-
-/// Discord's JSON error code, when the request reached Discord and was refused.
-pub fn discord_code(e: &serenity::Error) -> Option<isize> {
-    match e {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => Some(r.error.code),
-        _ => None,
-    }
+        .ok_or_else(|| DeliveryError::Permanent(format!("{raw:?} is not a Discord id")))
 }
 
 /// What a failed call means for the outbox: retry later, or give up.
-pub fn classify(e: serenity::Error) -> DeliveryError {
-    match &e {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
-            let status = r.status_code.as_u16();
-            let what = format!("Discord {status} ({}): {}", r.error.code, r.error.message);
-            match status {
-                429 => DeliveryError::RateLimited(std::time::Duration::from_secs(1)),
-                500.. => DeliveryError::Transient(what),
-                _ => DeliveryError::Permanent(what),
-            }
+pub fn classify(e: RestError) -> DeliveryError {
+    match e {
+        RestError::RateLimited(wait) => DeliveryError::RateLimited(wait),
+        RestError::Transport(what) => DeliveryError::Transient(what),
+        RestError::Discord { status, .. } if status >= 500 => {
+            DeliveryError::Transient(e.to_string())
         }
-        _ => DeliveryError::Transient(e.to_string()),
+        other => DeliveryError::Permanent(other.to_string()),
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::case::Origin;
+use super::ids::UserId;
 use super::redact::redact_card_numbers;
 
 /// Where a message was written.
@@ -39,7 +40,7 @@ impl ChannelKind {
 pub struct InboundMessage {
     /// The platform the message came from, e.g. `discord`.
     pub platform: String,
-    pub author_id: String,
+    pub author_id: UserId,
     pub author_name: String,
     pub channel_kind: ChannelKind,
     pub channel_id: String,
@@ -48,6 +49,12 @@ pub struct InboundMessage {
     pub text: String,
     pub sent_at: DateTime<Utc>,
 }
+
+super::case::parse_by_name!(
+    ChannelKind,
+    "channel kind",
+    [ChannelKind::Public, ChannelKind::Dm]
+);
 
 /// Message text ready to store: safe characters, bounded size, no card numbers.
 #[derive(Debug, Clone, PartialEq, Eq)]

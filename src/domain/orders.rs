@@ -117,6 +117,28 @@ pub struct Billing {
     pub charges: Vec<Charge>,
 }
 
+/// A write to an order system. Each carries an idempotency key when it is made, so a retried
+/// call never refunds or changes anything twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderWrite {
+    RefundCharge { charge_id: String },
+    RefundOrder { number: String },
+    ChangeAddress { number: String, address: String },
+}
+
+/// What came of an order write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderWriteOutcome {
+    /// Applied now.
+    Applied,
+    /// This idempotency key was applied before; nothing changed.
+    Repeated,
+    /// The target is not in a state that allows it (already refunded, already shipped).
+    Refused,
+    /// No such order or charge.
+    NotFound,
+}
+
 /// Formats cents as dollars for people: `$1,249.99`.
 pub fn dollars(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };

@@ -3,17 +3,16 @@
 //! the case (the customer's DMs, the staff queue, the case's thread); the Discord adapter maps
 //! that onto channels when it delivers.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
-use super::case::{parse_by_name, UnknownName};
+use super::case::parse_by_name;
+use super::ids::{CaseId, UserId};
 
 /// Where a queued message goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
     /// The customer's direct messages, by their platform user id.
-    CustomerDm { user_id: String },
+    CustomerDm { user_id: UserId },
     /// A public channel, as a reply to the customer's message there.
     Channel {
         channel_id: String,
@@ -29,7 +28,7 @@ impl Destination {
     /// `(destination, target, reply_to)` as stored.
     pub fn to_columns(&self) -> (&'static str, Option<&str>, Option<&str>) {
         match self {
-            Destination::CustomerDm { user_id } => ("customer_dm", Some(user_id), None),
+            Destination::CustomerDm { user_id } => ("customer_dm", Some(user_id.as_str()), None),
             Destination::Channel {
                 channel_id,
                 reply_to,
@@ -45,7 +44,9 @@ impl Destination {
         reply_to: Option<String>,
     ) -> Option<Destination> {
         Some(match destination {
-            "customer_dm" => Destination::CustomerDm { user_id: target? },
+            "customer_dm" => Destination::CustomerDm {
+                user_id: UserId(target?),
+            },
             "channel" => Destination::Channel {
                 channel_id: target?,
                 reply_to,
@@ -84,6 +85,14 @@ pub enum OutboxKind {
     Mirror,
     /// After resolution: how did we do, 1 to 5?
     RatingPrompt,
+    /// casebot telling staff in a case thread that something they did was not carried out.
+    ThreadNotice,
+    /// A nudge: to the customer while staff wait for them, or to the assignee of a quiet case.
+    Reminder,
+    /// Add the staff member named in the body to the case's thread.
+    ThreadJoin,
+    /// Take the staff member named in the body out of the case's thread.
+    ThreadLeave,
 }
 
 impl OutboxKind {
@@ -101,6 +110,10 @@ impl OutboxKind {
             OutboxKind::Offer => "offer",
             OutboxKind::Mirror => "mirror",
             OutboxKind::RatingPrompt => "rating_prompt",
+            OutboxKind::ThreadNotice => "thread_notice",
+            OutboxKind::Reminder => "reminder",
+            OutboxKind::ThreadJoin => "thread_join",
+            OutboxKind::ThreadLeave => "thread_leave",
         }
     }
 
@@ -112,6 +125,8 @@ impl OutboxKind {
                 | OutboxKind::PublicAck
                 | OutboxKind::SlowDown
                 | OutboxKind::StaffReply
+                | OutboxKind::Offer
+                | OutboxKind::RatingPrompt
         )
     }
 }
@@ -132,31 +147,51 @@ parse_by_name!(
         OutboxKind::Offer,
         OutboxKind::Mirror,
         OutboxKind::RatingPrompt,
+        OutboxKind::ThreadNotice,
+        OutboxKind::Reminder,
+        OutboxKind::ThreadJoin,
+        OutboxKind::ThreadLeave,
     ]
 );
 
 /// A message to queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
-    pub case_id: Option<i64>,
+    /// The case it is about ([`CaseId::NEW`] for the case the same change opens).
+    pub case_id: Option<CaseId>,
     pub kind: OutboxKind,
     pub destination: Destination,
     pub body: String,
 }
 
 impl Outgoing {
-    pub fn to_customer(case_id: i64, user_id: &str, kind: OutboxKind, body: String) -> Outgoing {
+    pub fn to_customer(
+        case_id: CaseId,
+        user_id: &UserId,
+        kind: OutboxKind,
+        body: String,
+    ) -> Outgoing {
         Outgoing {
             case_id: Some(case_id),
             kind,
             destination: Destination::CustomerDm {
-                user_id: user_id.to_owned(),
+                user_id: user_id.clone(),
             },
             body,
         }
     }
 
-    pub fn to_staff(case_id: i64, kind: OutboxKind, body: String) -> Outgoing {
+    /// For the case's staff thread.
+    pub fn to_thread(case_id: CaseId, kind: OutboxKind, body: String) -> Outgoing {
+        Outgoing {
+            case_id: Some(case_id),
+            kind,
+            destination: Destination::CaseThread,
+            body,
+        }
+    }
+
+    pub fn to_staff(case_id: CaseId, kind: OutboxKind, body: String) -> Outgoing {
         Outgoing {
             case_id: Some(case_id),
             kind,
@@ -176,7 +211,7 @@ pub fn backoff(attempt: u32) -> Duration {
 
 /// A platform nonce for the entry with this id. The same entry always gets the same nonce, so a
 /// retry after an unknown outcome is recognised by the platform instead of posted twice.
-pub fn nonce(entry_id: i64) -> String {
+pub fn nonce(entry_id: super::ids::OutboxId) -> String {
     format!("cb{entry_id}")
 }
 
@@ -188,7 +223,7 @@ mod tests {
     fn every_destination_survives_storage() {
         let all = [
             Destination::CustomerDm {
-                user_id: "42".into(),
+                user_id: UserId::new("42"),
             },
             Destination::Channel {
                 channel_id: "7".into(),
@@ -219,8 +254,9 @@ mod tests {
 
     #[test]
     fn nonces_are_stable_and_fit_discords_25_characters() {
-        assert_eq!(nonce(7), nonce(7));
-        assert_ne!(nonce(7), nonce(8));
-        assert!(nonce(i64::MAX).len() <= 25);
+        use crate::domain::ids::OutboxId;
+        assert_eq!(nonce(OutboxId(7)), nonce(OutboxId(7)));
+        assert_ne!(nonce(OutboxId(7)), nonce(OutboxId(8)));
+        assert!(nonce(OutboxId(i64::MAX)).len() <= 25);
     }
 }

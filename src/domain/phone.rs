@@ -4,6 +4,9 @@
 
 use std::fmt;
 
+/// The tombstone an erased number leaves.
+const ERASED: &str = "[erased]";
+
 /// A phone number in E.164 form: `+`, a country code, at most 15 digits in all.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Phone(String);
@@ -44,6 +47,15 @@ impl Phone {
         Ok(Phone(format!("+{digits}")))
     }
 
+    /// What stays of a number after the customer's data was erased.
+    pub fn erased() -> Phone {
+        Phone(ERASED.to_owned())
+    }
+
+    pub fn is_erased(&self) -> bool {
+        self.0 == ERASED
+    }
+
     /// The whole number, for the one person who will call it.
     pub fn expose(&self) -> &str {
         &self.0
@@ -51,6 +63,9 @@ impl Phone {
 
     /// The number with all but the first two and the last two digits hidden: `+44*******58`.
     pub fn masked(&self) -> String {
+        if self.is_erased() {
+            return ERASED.to_owned();
+        }
         let digits = &self.0[1..];
         let hidden = digits.len() - 4;
         format!(

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::case::{CaseState, Priority};
+use super::case::{Case, CaseState, Priority};
 
 /// Deadlines per priority, indexed low, normal, high, urgent.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,12 +86,17 @@ pub fn current_deadline(
     }
 }
 
-/// The next priority up; urgent stays urgent.
-pub fn bump(priority: Priority) -> Priority {
-    match priority {
-        Priority::Low => Priority::Normal,
-        Priority::Normal => Priority::High,
-        Priority::High | Priority::Urgent => Priority::Urgent,
+impl SlaClock {
+    /// The clock of a case staff have (in the queue or claimed); `None` for any other.
+    pub fn of(case: &Case) -> Option<SlaClock> {
+        Some(SlaClock {
+            state: case.state,
+            priority: case.priority,
+            escalated_at: case.escalated_at.filter(|_| case.state.with_staff())?,
+            first_response_at: case.first_response_at,
+            first_response_breached: case.first_response_breached_at.is_some(),
+            resolution_breached: case.resolution_breached_at.is_some(),
+        })
     }
 }
 
@@ -187,13 +192,6 @@ mod tests {
             breach(&c, after(&c, 24 * 60 + 1), &SlaPolicy::default()),
             Some(BreachKind::Resolution)
         );
-    }
-
-    #[test]
-    fn breaches_raise_priority_one_step_up_to_urgent() {
-        assert_eq!(bump(Priority::Low), Priority::Normal);
-        assert_eq!(bump(Priority::High), Priority::Urgent);
-        assert_eq!(bump(Priority::Urgent), Priority::Urgent);
     }
 
     #[test]

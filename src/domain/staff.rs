@@ -4,7 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::audit::Action;
 use super::case::{CaseAction, UnknownName};
+use super::ids::StaffId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -44,16 +46,16 @@ impl fmt::Display for Role {
 /// A member of the support team.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffMember {
-    pub id: String,
+    pub id: StaffId,
     pub role: Role,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("{who} is not on the support team")]
-    NotStaff { who: String },
+    NotStaff { who: StaffId },
     #[error("case is claimed by {assignee}; only they or a lead can do that")]
-    NotAssignee { assignee: String },
+    NotAssignee { assignee: StaffId },
     #[error("case is not claimed; claim it first")]
     NotClaimed,
     #[error("only the staff member who claimed the case can see that")]
@@ -69,37 +71,41 @@ pub enum Work {
     Reply,
     /// The customer's callback number: shown to the assignee and nobody else.
     SeeCallback,
+    /// Tags, priority, intent corrections, waiting on the customer, merging: anyone on the team.
+    Triage,
+    /// Joining the case's thread to read along: anyone on the team.
+    Join,
 }
 
 impl Work {
-    pub fn audit_name(self) -> &'static str {
+    pub fn audit_action(self) -> Action {
         match self {
-            Work::Note => "case.noted",
-            Work::Reply => "case.replied",
-            Work::SeeCallback => "callback.shown",
+            Work::Note => Action::CaseNoted,
+            Work::Reply => Action::CaseReplied,
+            Work::SeeCallback => Action::CallbackShown,
+            Work::Triage => Action::CaseTagged,
+            Work::Join => Action::ThreadJoined,
         }
     }
 }
 
 /// Checks that `who` (looked up as `member`) may do `work` on a case held by `assignee`.
 pub fn authorize_work(
-    who: &str,
+    who: &StaffId,
     member: Option<&StaffMember>,
     work: Work,
-    assignee: Option<&str>,
+    assignee: Option<&StaffId>,
 ) -> Result<(), AuthError> {
     let Some(member) = member else {
-        return Err(AuthError::NotStaff {
-            who: who.to_owned(),
-        });
+        return Err(AuthError::NotStaff { who: who.clone() });
     };
-    let holds_it = assignee == Some(member.id.as_str());
+    let holds_it = assignee == Some(&member.id);
     match (work, assignee) {
-        (Work::Note, _) => Ok(()),
+        (Work::Note | Work::Triage | Work::Join, _) => Ok(()),
         (Work::Reply | Work::SeeCallback, None) => Err(AuthError::NotClaimed),
         (Work::Reply, Some(_)) if holds_it || member.role == Role::Lead => Ok(()),
         (Work::Reply, Some(holder)) => Err(AuthError::NotAssignee {
-            assignee: holder.to_owned(),
+            assignee: holder.clone(),
         }),
         (Work::SeeCallback, Some(_)) if holds_it => Ok(()),
         (Work::SeeCallback, Some(_)) => Err(AuthError::AssigneeOnly),
@@ -108,24 +114,22 @@ pub fn authorize_work(
 
 /// Checks that `who` (looked up as `member`) may apply `action` to a case held by `assignee`.
 pub fn authorize(
-    who: &str,
+    who: &StaffId,
     member: Option<&StaffMember>,
     action: &CaseAction,
-    assignee: Option<&str>,
+    assignee: Option<&StaffId>,
 ) -> Result<(), AuthError> {
     let Some(member) = member else {
-        return Err(AuthError::NotStaff {
-            who: who.to_owned(),
-        });
+        return Err(AuthError::NotStaff { who: who.clone() });
     };
     let owner_only = matches!(
         action,
         CaseAction::Release | CaseAction::Transfer { .. } | CaseAction::Resolve { .. }
     );
     match assignee {
-        Some(holder) if owner_only && holder != member.id && member.role != Role::Lead => {
+        Some(holder) if owner_only && *holder != member.id && member.role != Role::Lead => {
             Err(AuthError::NotAssignee {
-                assignee: holder.to_owned(),
+                assignee: holder.clone(),
             })
         }
         _ => Ok(()),
@@ -138,7 +142,7 @@ mod tests {
 
     fn member(id: &str, role: Role) -> StaffMember {
         StaffMember {
-            id: id.into(),
+            id: StaffId::new(id),
             role,
         }
     }
@@ -146,7 +150,7 @@ mod tests {
     #[test]
     fn someone_off_the_team_may_do_nothing() {
         let err = authorize(
-            "eve",
+            &"eve".into(),
             None,
             &CaseAction::Claim {
                 staff: "eve".into(),
@@ -162,8 +166,14 @@ mod tests {
         let claim = CaseAction::Claim {
             staff: "ben".into(),
         };
-        assert!(authorize("ben", Some(&ben), &claim, None).is_ok());
-        let err = authorize("ben", Some(&ben), &CaseAction::Release, Some("ana")).unwrap_err();
+        assert!(authorize(&"ben".into(), Some(&ben), &claim, None).is_ok());
+        let err = authorize(
+            &"ben".into(),
+            Some(&ben),
+            &CaseAction::Release,
+            Some(&"ana".into()),
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "case is claimed by ana; only they or a lead can do that"
@@ -175,21 +185,25 @@ mod tests {
         let ana = member("ana", Role::Staff);
         let ben = member("ben", Role::Staff);
         let lee = member("lee", Role::Lead);
-        assert!(authorize_work("ben", Some(&ben), Work::Note, Some("ana")).is_ok());
-        assert!(authorize_work("ana", Some(&ana), Work::Reply, Some("ana")).is_ok());
-        assert!(authorize_work("lee", Some(&lee), Work::Reply, Some("ana")).is_ok());
+        assert!(authorize_work(&"ben".into(), Some(&ben), Work::Note, Some(&"ana".into())).is_ok());
+        assert!(
+            authorize_work(&"ana".into(), Some(&ana), Work::Reply, Some(&"ana".into())).is_ok()
+        );
+        assert!(
+            authorize_work(&"lee".into(), Some(&lee), Work::Reply, Some(&"ana".into())).is_ok()
+        );
         assert_eq!(
-            authorize_work("ben", Some(&ben), Work::Reply, Some("ana")),
+            authorize_work(&"ben".into(), Some(&ben), Work::Reply, Some(&"ana".into())),
             Err(AuthError::NotAssignee {
                 assignee: "ana".into()
             })
         );
         assert_eq!(
-            authorize_work("ana", Some(&ana), Work::Reply, None),
+            authorize_work(&"ana".into(), Some(&ana), Work::Reply, None),
             Err(AuthError::NotClaimed)
         );
         assert_eq!(
-            authorize_work("eve", None, Work::Note, None),
+            authorize_work(&"eve".into(), None, Work::Note, None),
             Err(AuthError::NotStaff { who: "eve".into() })
         );
     }
@@ -198,9 +212,20 @@ mod tests {
     fn a_callback_number_is_shown_to_the_holder_and_not_even_to_a_lead() {
         let ana = member("ana", Role::Staff);
         let lee = member("lee", Role::Lead);
-        assert!(authorize_work("ana", Some(&ana), Work::SeeCallback, Some("ana")).is_ok());
+        assert!(authorize_work(
+            &"ana".into(),
+            Some(&ana),
+            Work::SeeCallback,
+            Some(&"ana".into())
+        )
+        .is_ok());
         assert_eq!(
-            authorize_work("lee", Some(&lee), Work::SeeCallback, Some("ana")),
+            authorize_work(
+                &"lee".into(),
+                Some(&lee),
+                Work::SeeCallback,
+                Some(&"ana".into())
+            ),
             Err(AuthError::AssigneeOnly)
         );
     }
@@ -217,8 +242,8 @@ mod tests {
             },
         ];
         for action in &actions {
-            assert!(authorize("ana", Some(&ana), action, Some("ana")).is_ok());
-            assert!(authorize("lee", Some(&lee), action, Some("ana")).is_ok());
+            assert!(authorize(&"ana".into(), Some(&ana), action, Some(&"ana".into())).is_ok());
+            assert!(authorize(&"lee".into(), Some(&lee), action, Some(&"ana".into())).is_ok());
         }
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{OrderSource, OrderSourceError, OrderWrite};
+use super::{OrderSource, OrderSourceError, OrderWrite, OrderWriteOutcome};
 use crate::domain::orders::{Billing, Order};
 use crate::store::Store;
 
@@ -28,31 +28,12 @@ impl OrderSource for BuiltInOrders {
         Ok(self.store.billing(customer_ref).await?)
     }
 
-    async fn refund_order(
+    async fn write(
         &self,
-        number: &str,
+        write: &OrderWrite,
         key: &str,
         at: DateTime<Utc>,
-    ) -> Result<OrderWrite, OrderSourceError> {
-        Ok(self.store.refund_order(number, key, at).await?)
-    }
-
-    async fn refund_charge(
-        &self,
-        charge_id: &str,
-        key: &str,
-        at: DateTime<Utc>,
-    ) -> Result<OrderWrite, OrderSourceError> {
-        Ok(self.store.refund_charge(charge_id, key, at).await?)
-    }
-
-    async fn change_address(
-        &self,
-        number: &str,
-        address: &str,
-        key: &str,
-        at: DateTime<Utc>,
-    ) -> Result<OrderWrite, OrderSourceError> {
-        Ok(self.store.change_address(number, address, key, at).await?)
+    ) -> Result<OrderWriteOutcome, OrderSourceError> {
+        Ok(self.store.write_order(write, key, at).await?)
     }
 }

@@ -18,9 +18,9 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::{OrderSource, OrderSourceError, OrderWrite};
-use crate::config::Secret;
+use super::{OrderSource, OrderSourceError, OrderWrite, OrderWriteOutcome};
 use crate::domain::orders::{Billing, Order};
+use crate::secrets::Secret;
 
 #[derive(Debug, Clone)]
 pub struct HttpOrdersConfig {
@@ -123,21 +123,21 @@ impl HttpOrders {
         }
     }
 
-    async fn write(
+    async fn post(
         &self,
         url: Url,
         key: &str,
         body: Option<serde_json::Value>,
-    ) -> Result<OrderWrite, OrderSourceError> {
+    ) -> Result<OrderWriteOutcome, OrderSourceError> {
         let Some(reply) = self.send(Method::POST, url, Some(key), body).await? else {
-            return Ok(OrderWrite::NotFound);
+            return Ok(OrderWriteOutcome::NotFound);
         };
         let reply: WriteReply = serde_json::from_slice(&reply)
             .map_err(|e| OrderSourceError::BadReply(e.to_string()))?;
         match reply.result.as_str() {
-            "applied" => Ok(OrderWrite::Applied),
-            "repeated" => Ok(OrderWrite::Repeated),
-            "refused" => Ok(OrderWrite::Refused),
+            "applied" => Ok(OrderWriteOutcome::Applied),
+            "repeated" => Ok(OrderWriteOutcome::Repeated),
+            "refused" => Ok(OrderWriteOutcome::Refused),
             other => Err(OrderSourceError::BadReply(format!(
                 "unknown result {other:?}"
             ))),
@@ -164,35 +164,26 @@ impl OrderSource for HttpOrders {
         Ok(self.read(url).await?.unwrap_or_default())
     }
 
-    async fn refund_order(
+    async fn write(
         &self,
-        number: &str,
+        write: &OrderWrite,
         key: &str,
         _at: DateTime<Utc>,
-    ) -> Result<OrderWrite, OrderSourceError> {
-        self.write(self.url(&["orders", number, "refund"]), key, None)
-            .await
-    }
-
-    async fn refund_charge(
-        &self,
-        charge_id: &str,
-        key: &str,
-        _at: DateTime<Utc>,
-    ) -> Result<OrderWrite, OrderSourceError> {
-        self.write(self.url(&["charges", charge_id, "refund"]), key, None)
-            .await
-    }
-
-    async fn change_address(
-        &self,
-        number: &str,
-        address: &str,
-        key: &str,
-        _at: DateTime<Utc>,
-    ) -> Result<OrderWrite, OrderSourceError> {
-        let body = serde_json::json!({ "address": address });
-        self.write(self.url(&["orders", number, "address"]), key, Some(body))
-            .await
+    ) -> Result<OrderWriteOutcome, OrderSourceError> {
+        match write {
+            OrderWrite::RefundOrder { number } => {
+                self.post(self.url(&["orders", number, "refund"]), key, None)
+                    .await
+            }
+            OrderWrite::RefundCharge { charge_id } => {
+                self.post(self.url(&["charges", charge_id, "refund"]), key, None)
+                    .await
+            }
+            OrderWrite::ChangeAddress { number, address } => {
+                let body = serde_json::json!({ "address": address });
+                self.post(self.url(&["orders", number, "address"]), key, Some(body))
+                    .await
+            }
+        }
     }
 }

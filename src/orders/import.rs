@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::domain::orders::{Charge, Order, Subscription};
+use crate::domain::orders::{Billing, Charge, Order, Subscription};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Deserialize)]
@@ -48,9 +48,21 @@ pub async fn import(store: &Store, bytes: &[u8], csv: bool) -> Result<ImportRepo
 impl ImportReport {
     async fn save(&mut self, store: &Store, line: usize, record: Record) -> Result<(), StoreError> {
         let saved = match &record {
-            Record::Order(o) => store.upsert_order(o).await,
-            Record::Subscription(s) => store.upsert_subscription(s).await,
-            Record::Charge(c) => store.upsert_charge(c).await,
+            Record::Order(o) => store.import_order(o).await,
+            Record::Subscription(s) => {
+                let billing = Billing {
+                    subscriptions: vec![s.clone()],
+                    charges: Vec::new(),
+                };
+                store.import_billing(&billing).await
+            }
+            Record::Charge(c) => {
+                let billing = Billing {
+                    subscriptions: Vec::new(),
+                    charges: vec![c.clone()],
+                };
+                store.import_billing(&billing).await
+            }
         };
         match saved {
             Ok(()) => match record {

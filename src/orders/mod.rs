@@ -12,7 +12,7 @@ pub use builtin::BuiltInOrders;
 pub use http::{HttpOrders, HttpOrdersConfig};
 
 use crate::domain::orders::{Billing, Order};
-pub use crate::store::OrderWrite;
+pub use crate::domain::orders::{OrderWrite, OrderWriteOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrderSourceError {
@@ -34,23 +34,11 @@ pub enum OrderSourceError {
 pub trait OrderSource: Send + Sync {
     async fn order(&self, number: &str) -> Result<Option<Order>, OrderSourceError>;
     async fn billing(&self, customer_ref: &str) -> Result<Billing, OrderSourceError>;
-    async fn refund_order(
+    /// Applies `write` once per `key`.
+    async fn write(
         &self,
-        number: &str,
+        write: &OrderWrite,
         key: &str,
         at: DateTime<Utc>,
-    ) -> Result<OrderWrite, OrderSourceError>;
-    async fn refund_charge(
-        &self,
-        charge_id: &str,
-        key: &str,
-        at: DateTime<Utc>,
-    ) -> Result<OrderWrite, OrderSourceError>;
-    async fn change_address(
-        &self,
-        number: &str,
-        address: &str,
-        key: &str,
-        at: DateTime<Utc>,
-    ) -> Result<OrderWrite, OrderSourceError>;
+    ) -> Result<OrderWriteOutcome, OrderSourceError>;
 }

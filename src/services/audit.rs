@@ -1,11 +1,16 @@
-//! Reading the audit log back: verifying the chain and exporting events as JSON lines.
+//! The audit log as people use it: verifying every chain and checkpoint (optionally against a
+//! seal kept outside the database), sealing checkpoints, and exporting events as JSON lines.
 
 use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 
-use crate::domain::audit::{AuditEvent, ChainReport};
-use crate::store::{from_millis, Store, StoreError};
+use super::{Clock, SystemClock};
+use crate::domain::audit::{AuditEvent, Checkpoint, LogReport};
+use crate::domain::ids::CaseId;
+use crate::store::{Page, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -15,34 +20,122 @@ pub enum ExportError {
     Write(#[from] std::io::Error),
 }
 
-/// Checks every event of the chain. The report names each problem with its position.
-pub async fn verify(store: &Store) -> Result<ChainReport, StoreError> {
-    store.verify_audit_chain().await
+/// When the sealer writes a checkpoint: every `every`, or sooner once `events` are unsealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealPolicy {
+    pub every: Duration,
+    pub events: i64,
 }
 
-/// Writes the audit events (all, or one case's) as JSON lines in chain order; returns the count.
-pub async fn export(
-    store: &Store,
-    case_id: Option<i64>,
-    out: &mut impl Write,
-) -> Result<u64, ExportError> {
-    const PAGE: i64 = 1_000;
-    let mut after = 0;
-    let mut written = 0;
-    loop {
-        let page = store.audit_page(case_id, after, PAGE).await?;
-        for event in &page {
-            serde_json::to_writer(&mut *out, &export_line(event)).map_err(std::io::Error::from)?;
-            out.write_all(b"\n")?;
-            written += 1;
-        }
-        match page.last() {
-            Some(last) if page.len() as i64 == PAGE => after = last.seq,
-            _ => break,
+impl Default for SealPolicy {
+    fn default() -> Self {
+        SealPolicy {
+            every: Duration::from_secs(60),
+            events: 10_000,
         }
     }
-    out.flush()?;
-    Ok(written)
+}
+
+#[derive(Clone)]
+pub struct AuditService {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    policy: SealPolicy,
+}
+
+impl AuditService {
+    pub fn new(store: Store, policy: SealPolicy) -> AuditService {
+        AuditService {
+            store,
+            clock: Arc::new(SystemClock),
+            policy,
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> AuditService {
+        self.clock = clock;
+        self
+    }
+
+    /// Checks every chain and checkpoint; with `seal`, also that the log still holds it.
+    pub async fn verify(&self, seal: Option<&str>) -> Result<LogReport, StoreError> {
+        self.store.verify_audit(seal).await
+    }
+
+    /// Seals what changed since the last checkpoint (one sealer at a time across processes);
+    /// `None` when nothing changed or another process is sealing.
+    pub async fn seal(&self) -> Result<Option<Checkpoint>, StoreError> {
+        let Some(_job) = self.store.try_exclusive("audit-sealer").await? else {
+            return Ok(None);
+        };
+        self.store.seal_checkpoint(self.clock.now()).await
+    }
+
+    /// Seals any unsealed events, then returns the latest checkpoint: the seal to keep outside
+    /// the database.
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.seal().await?;
+        self.store.latest_checkpoint().await
+    }
+
+    /// Seals every `policy.every`, or sooner when many events wait, until `stop` turns true;
+    /// seals once more on the way out.
+    pub async fn run_sealer(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let tick = Duration::from_secs(1);
+        let mut since = std::time::Instant::now();
+        while !*stop.borrow() {
+            let due = since.elapsed() >= self.policy.every
+                || self.store.unsealed_events().await.unwrap_or(0) >= self.policy.events;
+            if due {
+                if let Err(e) = self.seal().await {
+                    tracing::warn!(error = %e, "an audit checkpoint could not be sealed; retrying");
+                }
+                since = std::time::Instant::now();
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(tick) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        if let Err(e) = self.seal().await {
+            tracing::warn!(error = %e, "the last audit checkpoint could not be sealed");
+        }
+    }
+
+    /// Writes the audit events (all, or one case's) as JSON lines in log order; returns the count.
+    pub async fn export(
+        &self,
+        case_id: Option<CaseId>,
+        out: &mut impl Write,
+    ) -> Result<u64, ExportError> {
+        const PAGE: i64 = 1_000;
+        let mut page = Page::first(PAGE);
+        let mut written = 0;
+        loop {
+            let events = self.store.audit_events(case_id, page).await?;
+            for (_, event) in &events {
+                serde_json::to_writer(&mut *out, &export_line(event))
+                    .map_err(std::io::Error::from)?;
+                out.write_all(b"\n")?;
+                written += 1;
+            }
+            match events.last() {
+                Some((id, _)) if events.len() as i64 == PAGE => page.after = *id,
+                _ => break,
+            }
+        }
+        out.flush()?;
+        Ok(written)
+    }
+
+    /// Every event of one case, in order.
+    pub async fn trail(&self, case_id: CaseId) -> Result<Vec<AuditEvent>, StoreError> {
+        let events = self
+            .store
+            .audit_events(Some(case_id), Page::first(i64::MAX))
+            .await?;
+        Ok(events.into_iter().map(|(_, e)| e).collect())
+    }
 }
 
 /// One exported event. Details are emitted as the JSON object they are, not as a string.
@@ -50,8 +143,9 @@ fn export_line(event: &AuditEvent) -> serde_json::Value {
     let details: serde_json::Value =
         serde_json::from_str(&event.details).unwrap_or_else(|_| json!(event.details));
     json!({
+        "chain": event.chain,
         "seq": event.seq,
-        "at": from_millis(event.at_ms).to_rfc3339(),
+        "at": event.at().to_rfc3339(),
         "actor_kind": event.actor_kind,
         "actor_id": event.actor_id,
         "action": event.action,

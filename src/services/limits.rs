@@ -12,85 +12,14 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
 
-/// A number of events per period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub events: u32,
-    pub per: Duration,
-}
+pub use crate::domain::policy::{LimitSettings, Rate};
 
-impl Rate {
-    fn quota(self) -> Quota {
-        let events = NonZeroU32::new(self.events.max(1)).expect("at least one event");
-        let every = self.per / events.get();
-        Quota::with_period(every.max(Duration::from_millis(1)))
-            .expect("a non-zero period")
-            .allow_burst(events)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LimitSettings {
-    /// Messages one customer may send (default 5 per 10 s).
-    pub per_customer: Rate,
-    /// Public mentions of the bot in one server (default 30 per minute).
-    pub mentions_per_server: Rate,
-    /// Escalations to the human queue one customer may cause (default 3 per hour).
-    pub escalations_per_customer: Rate,
-    /// Messages casebot sends per second, everywhere together (default 40; Discord allows 50).
-    pub outbound_per_second: u32,
-}
-
-impl Default for LimitSettings {
-    fn default() -> Self {
-        LimitSettings {
-            per_customer: Rate {
-                events: 5,
-                per: Duration::from_secs(10),
-            },
-            mentions_per_server: Rate {
-                events: 30,
-                per: Duration::from_secs(60),
-            },
-            escalations_per_customer: Rate {
-                events: 3,
-                per: Duration::from_secs(3600),
-            },
-            outbound_per_second: 40,
-        }
-    }
-}
-
-impl LimitSettings {
-    /// The same limits for traffic replayed `speed` times faster than it happened: each window
-    /// shrinks by that factor, so a customer who stayed under a limit in reality stays under it
-    /// in the replay.
-    pub fn compressed(&self, speed: f64) -> LimitSettings {
-        let scale = |rate: Rate| Rate {
-            events: rate.events,
-            per: rate.per.div_f64(speed.max(1.0)),
-        };
-        LimitSettings {
-            per_customer: scale(self.per_customer),
-            mentions_per_server: scale(self.mentions_per_server),
-            escalations_per_customer: scale(self.escalations_per_customer),
-            outbound_per_second: self.outbound_per_second,
-        }
-    }
-
-    /// Limits that never hold anything back: for replays that ignore time and for benchmarks.
-    pub fn unlimited() -> LimitSettings {
-        let wide = Rate {
-            events: 10_000,
-            per: Duration::from_millis(1),
-        };
-        LimitSettings {
-            per_customer: wide,
-            mentions_per_server: wide,
-            escalations_per_customer: wide,
-            outbound_per_second: 50,
-        }
-    }
+fn quota(rate: Rate) -> Quota {
+    let events = NonZeroU32::new(rate.events.max(1)).expect("at least one event");
+    let every = rate.per / events.get();
+    Quota::with_period(every.max(Duration::from_millis(1)))
+        .expect("a non-zero period")
+        .allow_burst(events)
 }
 
 /// What the limits say about one message.
@@ -134,24 +63,20 @@ impl RateLimits<DefaultClock> {
 impl<C: Clock + Clone> RateLimits<C> {
     pub fn with_clock(settings: &LimitSettings, clock: C) -> RateLimits<C> {
         RateLimits {
-            customers: RateLimiter::hashmap_with_clock(
-                settings.per_customer.quota(),
-                clock.clone(),
-            ),
+            customers: RateLimiter::hashmap_with_clock(quota(settings.per_customer), clock.clone()),
             servers: RateLimiter::hashmap_with_clock(
-                settings.mentions_per_server.quota(),
+                quota(settings.mentions_per_server),
                 clock.clone(),
             ),
             escalations: RateLimiter::hashmap_with_clock(
-                settings.escalations_per_customer.quota(),
+                quota(settings.escalations_per_customer),
                 clock.clone(),
             ),
             outbound: RateLimiter::direct_with_clock(
-                Rate {
+                quota(Rate {
                     events: settings.outbound_per_second,
                     per: Duration::from_secs(1),
-                }
-                .quota(),
+                }),
                 clock.clone(),
             ),
             clock,
@@ -202,10 +127,6 @@ impl<C: Clock> RateLimits<C> {
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 }
-
-/// What the customer is told, once, when over the limit.
-pub const SLOW_DOWN: &str = "You're sending messages faster than we can take them in. Everything \
-                             you send is saved, and we'll answer as soon as you pause for a moment.";
 
 #[cfg(test)]
 mod tests {

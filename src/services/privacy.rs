@@ -1,16 +1,24 @@
 //! A customer's rights over their data: everything casebot holds about them, exported as one
-//! JSON document; and erasure, which removes their personal data and message text, leaves
-//! tombstones (so counts, case history and the audit chain stay whole) and is itself audited.
+//! JSON document (and the export audited); and erasure, which removes their personal data and
+//! message text, leaves tombstones (so counts, case history and the audit chains stay whole) and
+//! is itself audited.
+
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::domain::{ActorKind, NewAuditEvent};
-use crate::store::{Store, StoreError};
+use super::{Clock, SystemClock};
+use crate::domain::audit::{Action, Actor, NewAuditEvent};
+use crate::domain::change::CustomerWrite;
+use crate::domain::ids::CustomerId;
+use crate::domain::views::Delivery;
+use crate::domain::Change;
+use crate::store::{Page, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrivacyError {
     #[error("customer {0} does not exist")]
-    NoSuchCustomer(i64),
+    NoSuchCustomer(CustomerId),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -18,17 +26,21 @@ pub enum PrivacyError {
 #[derive(Clone)]
 pub struct PrivacyService {
     store: Store,
+    clock: Arc<dyn Clock>,
 }
 
 impl PrivacyService {
     pub fn new(store: Store) -> PrivacyService {
-        PrivacyService { store }
+        PrivacyService {
+            store,
+            clock: Arc::new(SystemClock),
+        }
     }
 
-    /// Everything stored about the customer: who they are, each case with its messages, notes
-    /// about them, callback requests (with the number: it is theirs), what casebot sent them,
-    /// and the audit trail of their cases.
-    pub async fn export(&self, customer_id: i64) -> Result<Value, PrivacyError> {
+    /// Everything stored about the customer: who they are, each case with its messages, notes,
+    /// callback requests (with the number: it is theirs), what casebot sent them, and the audit
+    /// trail of their cases. `by` names who asked; the export is audited.
+    pub async fn export(&self, customer_id: CustomerId, by: &Actor) -> Result<Value, PrivacyError> {
         let customer = self
             .store
             .customer(customer_id)
@@ -39,48 +51,42 @@ impl PrivacyService {
             let Some(case) = self.store.case(case_id).await? else {
                 continue;
             };
-            let messages: Vec<Value> = self
+            let messages = self.store.messages(case_id).await?;
+            let notes = self.store.notes(case_id).await?;
+            let callbacks: Vec<Value> = self
                 .store
-                .messages(case_id)
+                .callbacks(case_id)
                 .await?
                 .into_iter()
-                .map(|m| {
+                .map(|c| {
                     json!({
-                        "id": m.platform_message_id, "channel": m.channel_kind,
-                        "author": m.author_kind, "text": m.body,
-                        "sent_at": crate::store::from_millis(m.sent_at).to_rfc3339(),
+                        "phone": c.phone.expose(),
+                        "requested_at": c.requested_at.to_rfc3339(),
+                        "due_at": c.due_at.to_rfc3339(),
+                        "done_at": c.done_at.map(|t| t.to_rfc3339()),
                     })
                 })
                 .collect();
-            let notes: Vec<Value> = self
-                .store
-                .case_notes(case_id)
-                .await?
-                .into_iter()
-                .map(|(author, text, at)| json!({ "by": author, "text": text, "at": at.to_rfc3339() }))
-                .collect();
             let sent: Vec<Value> = self
                 .store
-                .case_outbox(case_id)
+                .outbox_of_case(case_id)
                 .await?
                 .into_iter()
-                .filter(|(e, _)| e.kind.reaches_customer())
-                .map(
-                    |(e, state)| json!({ "kind": e.kind.as_str(), "text": e.body, "state": state }),
-                )
+                .filter(|e| e.kind.reaches_customer())
+                .map(|e| json!({ "kind": e.kind.as_str(), "text": e.body, "state": delivery(e.state) }))
                 .collect();
             let trail: Vec<Value> = self
                 .store
-                .audit_page(Some(case_id), 0, i64::MAX)
+                .audit_events(Some(case_id), Page::first(i64::MAX))
                 .await?
                 .into_iter()
-                .map(|e| json!({ "seq": e.seq, "action": e.action, "by": e.actor_kind, "details": e.details }))
+                .map(|(_, e)| json!({ "seq": e.seq, "action": e.action, "by": e.actor_kind, "details": e.details }))
                 .collect();
             cases.push(json!({
                 "case": case_id,
-                "state": case.state.as_str(),
-                "intent": case.intent,
-                "priority": case.priority.as_str(),
+                "state": case.state,
+                "intent": case.intent.map(|i| i.as_str()),
+                "priority": case.priority,
                 "order_number": case.order_number,
                 "opened_at": case.created_at.to_rfc3339(),
                 "resolved_at": case.resolved_at.map(|t| t.to_rfc3339()),
@@ -88,33 +94,48 @@ impl PrivacyService {
                 "rating": case.rating,
                 "messages": messages,
                 "notes": notes,
-                "callbacks": self.store.case_callbacks(case_id).await?,
+                "callbacks": callbacks,
                 "sent_to_customer": sent,
                 "audit": trail,
             }));
         }
+        let now = self.clock.now();
+        let event = NewAuditEvent::new(now, by.clone(), Action::CustomerExported)
+            .with(json!({ "customer": customer_id, "cases": cases.len() }));
+        self.store.apply(Change::at(now).event(event)).await?;
         Ok(json!({ "customer": customer, "cases": cases }))
     }
 
-    /// Erases the customer's personal data and message text. Returns how many messages were
-    /// erased; erasing again erases nothing more.
-    pub async fn erase(&self, customer_id: i64, by: &str) -> Result<u64, PrivacyError> {
+    /// Erases the customer's personal data and message text. Returns how many messages held
+    /// text that is now erased; erasing again erases nothing more.
+    pub async fn erase(&self, customer_id: CustomerId, by: &Actor) -> Result<u64, PrivacyError> {
         if self.store.customer(customer_id).await?.is_none() {
             return Err(PrivacyError::NoSuchCustomer(customer_id));
         }
-        let now = chrono::Utc::now();
-        let by = by.to_owned();
-        let erased = self
-            .store
-            .erase_customer(customer_id, now, |messages| NewAuditEvent {
-                at: now,
-                actor_kind: ActorKind::System,
-                actor_id: by,
-                action: "customer.erased",
-                case_id: None,
-                details: json!({ "customer": customer_id, "messages": messages }),
-            })
-            .await?;
-        Ok(erased)
+        let mut messages = 0;
+        for case in self.store.customer_cases(customer_id).await? {
+            messages += self
+                .store
+                .messages(case)
+                .await?
+                .iter()
+                .filter(|m| m.body != ERASED)
+                .count() as u64;
+        }
+        let now = self.clock.now();
+        let event = NewAuditEvent::new(now, by.clone(), Action::CustomerErased)
+            .with(json!({ "customer": customer_id, "messages": messages }));
+        let change = Change::at(now)
+            .customer(CustomerWrite::Erased { customer_id })
+            .event(event);
+        self.store.apply(change).await?;
+        Ok(messages)
     }
+}
+
+/// What erased text reads as.
+const ERASED: &str = "[erased]";
+
+fn delivery(state: Delivery) -> &'static str {
+    state.as_str()
 }

@@ -1,0 +1,439 @@
+//! Routing as pure decisions. The service gathers what is known about a message (its intent and
+//! mood, the case, the order), then:
+//!
+//! 1. [`choose`] applies the rules: which flow answers, whether a person is offered or takes over;
+//! 2. [`plan`] runs the flow against the order data and says which order-system writes (refunds,
+//!    an address change) it needs;
+//! 3. the service carries those writes out;
+//! 4. [`finish`] turns the plan and what the writes did into the decision: the reply, whether the
+//!    case goes to people and why, what the case remembers.
+//!
+//! Every step takes plain values and returns plain values, so table tests cover them.
+
+use chrono::{DateTime, Utc};
+
+use super::flows::{self, Flow, FlowOutcome, FlowPolicy, Next};
+use super::intent::Intent;
+use super::rules::{route, Facts, Routing, Rule};
+use super::signals::Mood;
+use crate::domain::case::{Case, Priority};
+use crate::domain::message::sha256_hex;
+use crate::domain::orders::{Billing, Order, OrderWrite, OrderWriteOutcome};
+
+/// Reasons the decision itself gives for a hand-over (rules give their own).
+pub mod reasons {
+    pub const ORDER_SYSTEM_UNAVAILABLE: &str = "order_system_unavailable";
+    pub const HIGH_VALUE_MISSING: &str = "high_value_missing_delivery";
+    pub const ESCALATION_HELD: &str = "escalation_rate_limited";
+    pub const ADDRESS_AFTER_SHIPPING: &str = "address_after_shipping";
+    pub const ORDER_NOT_FOUND: &str = "order_not_found";
+    pub const BILLING_ACCOUNT_UNKNOWN: &str = "billing_account_unknown";
+    pub const REFUND_FAILED: &str = "refund_failed";
+}
+
+/// What became of looking the order up.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderLookup {
+    /// No order number in the message or on the case.
+    NoNumber,
+    Found(Order),
+    NotFound,
+    /// The order system did not answer: a person follows up.
+    Failed,
+}
+
+impl OrderLookup {
+    pub fn order(&self) -> Option<&Order> {
+        match self {
+            OrderLookup::Found(order) => Some(order),
+            _ => None,
+        }
+    }
+}
+
+/// Everything routing knows about a message, gathered before deciding.
+#[derive(Debug, Clone)]
+pub struct Situation<'a> {
+    /// The case as it stands before this message.
+    pub case: &'a Case,
+    pub text: &'a str,
+    pub intent: Intent,
+    pub mood: &'a Mood,
+    pub order_number: Option<String>,
+    pub order: OrderLookup,
+    /// Customer messages about this order so far, this one included.
+    pub contacts_about_order: u32,
+    pub now: DateTime<Utc>,
+}
+
+impl Situation<'_> {
+    /// Requests for a person on the case, this message included.
+    pub fn human_requests(&self) -> u32 {
+        self.case.human_requests + u32::from(self.intent == Intent::HumanRequest)
+    }
+}
+
+/// Step 1: the rules.
+pub fn choose(rules: &[Rule], s: &Situation) -> Routing {
+    route(
+        rules,
+        &Facts {
+            intent: Some(s.intent),
+            frustration: s.mood.frustration,
+            urgency: s.mood.urgency,
+            order_value_cents: s.order.order().map(|o| o.total_cents),
+            human_requests: s.human_requests(),
+            contacts_about_order: s.contacts_about_order,
+            tags: s.case.tags.clone(),
+        },
+    )
+}
+
+/// A write the plan needs from the order system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderAction {
+    RefundCharge { charge_id: String, cents: i64 },
+    RefundOrder { number: String, cents: i64 },
+    ChangeAddress { number: String, address: String },
+}
+
+impl OrderAction {
+    /// The write to send to the order system.
+    pub fn write(&self) -> OrderWrite {
+        match self {
+            OrderAction::RefundCharge { charge_id, .. } => OrderWrite::RefundCharge {
+                charge_id: charge_id.clone(),
+            },
+            OrderAction::RefundOrder { number, .. } => OrderWrite::RefundOrder {
+                number: number.clone(),
+            },
+            OrderAction::ChangeAddress { number, address } => OrderWrite::ChangeAddress {
+                number: number.clone(),
+                address: address.clone(),
+            },
+        }
+    }
+
+    /// The idempotency key: derived from what the write does, so no retry or repeated message
+    /// can refund the same thing twice or apply the same address twice.
+    pub fn key(&self, case: &Case) -> String {
+        match self {
+            OrderAction::RefundCharge { charge_id, .. } => format!("auto-refund:{charge_id}"),
+            OrderAction::RefundOrder { number, .. } => format!("refund-order:{number}"),
+            OrderAction::ChangeAddress { address, .. } => format!(
+                "address:{}:{}",
+                case.id,
+                &sha256_hex(address.as_bytes())[..16]
+            ),
+        }
+    }
+}
+
+/// What became of an order write, as the decision sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Applied,
+    /// Done before under the same key: not reported again.
+    Repeated,
+    /// No longer possible (refunded already, shipped already).
+    Refused,
+    NotFound,
+    /// The order system failed.
+    Failed,
+}
+
+impl From<OrderWriteOutcome> for WriteOutcome {
+    fn from(o: OrderWriteOutcome) -> WriteOutcome {
+        match o {
+            OrderWriteOutcome::Applied => WriteOutcome::Applied,
+            OrderWriteOutcome::Repeated => WriteOutcome::Repeated,
+            OrderWriteOutcome::Refused => WriteOutcome::Refused,
+            OrderWriteOutcome::NotFound => WriteOutcome::NotFound,
+        }
+    }
+}
+
+/// Step 2: what the flow says, and the writes it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub routing: Routing,
+    /// The flow to remember on the case (one awaiting a follow-up stays).
+    pub flow: Option<Flow>,
+    pub outcome: FlowOutcome,
+    pub actions: Vec<OrderAction>,
+}
+
+/// The billing data the billing flow needs, looked up by the service once [`choose`] picked it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BillingLookup {
+    NotNeeded,
+    /// The customer's account in the order system is not known.
+    NoAccount,
+    Found(Billing),
+    Failed,
+}
+
+/// The reply when the order system fails: the case goes to a person instead.
+const FOLLOW_UP: &str = "I can't reach our order system right now, so a member of our team will \
+                         follow up with you here.";
+
+/// Whether this message answers the address-change flow's question (a new address) rather than
+/// asking something else.
+pub fn is_address_follow_up(s: &Situation) -> bool {
+    s.case.flow == Some(Flow::AddressChange)
+        && s.case.order_number.is_some()
+        && matches!(s.intent, Intent::Other | Intent::AddressChange)
+}
+
+/// Step 2.
+pub fn plan(routing: Routing, s: &Situation, billing: &BillingLookup, policy: &FlowPolicy) -> Plan {
+    let hand_over = |routing: Routing, flow| Plan {
+        routing,
+        flow,
+        outcome: FlowOutcome {
+            reply: FOLLOW_UP.to_owned(),
+            next: Next::Escalate {
+                reason: reasons::ORDER_SYSTEM_UNAVAILABLE,
+            },
+        },
+        actions: Vec::new(),
+    };
+    if s.order == OrderLookup::Failed {
+        return hand_over(routing, None);
+    }
+    if is_address_follow_up(s) {
+        return address_follow_up(routing, s);
+    }
+    let flow = routing.flow;
+    let outcome = match (flow, &s.order) {
+        (Some(f), _) if f.needs_order() => order_flow(f, s, policy),
+        (Some(Flow::BillingRefund), _) => match billing {
+            BillingLookup::Failed => return hand_over(routing, flow),
+            BillingLookup::Found(billing) => flows::billing_refund(billing, policy),
+            _ => FlowOutcome {
+                reply: "I can't see the account this is about, so a person will look at your \
+                        charges."
+                    .into(),
+                next: Next::Escalate {
+                    reason: reasons::BILLING_ACCOUNT_UNKNOWN,
+                },
+            },
+        },
+        _ => FlowOutcome {
+            reply: String::new(),
+            next: Next::Done,
+        },
+    };
+    let actions = match (&outcome.next, s.order.order()) {
+        (Next::RefundCharges { charges }, _) => charges
+            .iter()
+            .map(|(id, cents)| OrderAction::RefundCharge {
+                charge_id: id.clone(),
+                cents: *cents,
+            })
+            .collect(),
+        (Next::RefundOrder, Some(order)) => vec![OrderAction::RefundOrder {
+            number: order.number.clone(),
+            cents: order.total_cents,
+        }],
+        _ => Vec::new(),
+    };
+    Plan {
+        routing,
+        flow,
+        outcome,
+        actions,
+    }
+}
+
+fn order_flow(flow: Flow, s: &Situation, policy: &FlowPolicy) -> FlowOutcome {
+    let done = |reply: String| FlowOutcome {
+        reply,
+        next: Next::Done,
+    };
+    let Some(number) = &s.order_number else {
+        return done(
+            "Could you send me your order number? It looks like 123-1234567-1234567.".into(),
+        );
+    };
+    let Some(order) = s.order.order() else {
+        return done(format!(
+            "I couldn't find order {number}. Could you check the number and send it again?"
+        ));
+    };
+    match flow {
+        Flow::Tracking => flows::tracking(order, s.now, policy),
+        Flow::MissingDelivery => flows::missing_delivery(order, s.now, policy),
+        Flow::Refund => flows::refund(order, s.now),
+        _ => flows::address_change(order),
+    }
+}
+
+/// After the address-change flow asked for a new address, the next message that is not some
+/// other request is that address.
+fn address_follow_up(routing: Routing, s: &Situation) -> Plan {
+    let address = s.text.trim();
+    let number = s.case.order_number.clone().unwrap_or_default();
+    let looks_like_address = address.len() >= 10 && address.chars().any(|c| c.is_ascii_digit());
+    if !looks_like_address {
+        return Plan {
+            routing,
+            flow: Some(Flow::AddressChange),
+            outcome: FlowOutcome {
+                reply: "Please send the full new address, with the street number and postcode."
+                    .into(),
+                next: Next::Done,
+            },
+            actions: Vec::new(),
+        };
+    }
+    Plan {
+        routing,
+        flow: None,
+        outcome: FlowOutcome {
+            reply: format!("Done: order {number} will now go to the new address."),
+            next: Next::Done,
+        },
+        actions: vec![OrderAction::ChangeAddress {
+            number,
+            address: address.to_owned(),
+        }],
+    }
+}
+
+/// The decision on one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub intent: Intent,
+    /// The order the message is about (from the text, or the case's), and its value if known.
+    pub order_number: Option<String>,
+    pub order_value_cents: Option<i64>,
+    /// Requests for a person on the case, this message included.
+    pub human_requests: u32,
+    pub priority: Priority,
+    /// The case goes to the human queue (if it is not with staff already).
+    pub escalate: bool,
+    pub offer_human: bool,
+    pub flow: Option<Flow>,
+    /// What the customer reads, without the case-number sentence the reply adds.
+    pub safety_notice: Option<String>,
+    pub flow_reply: String,
+    pub reasons: Vec<String>,
+    pub waiting_until: Option<DateTime<Utc>>,
+    pub stuck_reason: Option<String>,
+    /// Refunds made now, `(charge or order, cents)`.
+    pub refunds: Vec<(String, i64)>,
+    /// The rules that applied, for the audit trail.
+    pub rules: Vec<String>,
+}
+
+/// Step 4: the decision, given what the order writes did (in the order of `plan.actions`).
+pub fn finish(plan: Plan, s: &Situation, outcomes: &[WriteOutcome]) -> Decision {
+    let Plan {
+        routing,
+        flow,
+        mut outcome,
+        actions,
+    } = plan;
+    let mut refunds = Vec::new();
+    for (action, result) in actions.iter().zip(outcomes) {
+        match (action, result) {
+            (
+                OrderAction::RefundCharge {
+                    charge_id: id,
+                    cents,
+                }
+                | OrderAction::RefundOrder { number: id, cents },
+                WriteOutcome::Applied,
+            ) => {
+                refunds.push((id.clone(), *cents));
+            }
+            (
+                OrderAction::RefundCharge { .. } | OrderAction::RefundOrder { .. },
+                WriteOutcome::Failed | WriteOutcome::NotFound,
+            ) => {
+                // The flow promised a refund that did not happen: a person takes over instead.
+                outcome = FlowOutcome {
+                    reply: FOLLOW_UP.to_owned(),
+                    next: Next::Escalate {
+                        reason: reasons::REFUND_FAILED,
+                    },
+                };
+            }
+            (OrderAction::ChangeAddress { number, .. }, result) => {
+                outcome = address_result(number, *result);
+            }
+            _ => {}
+        }
+    }
+    let mut reasons = routing.reasons.clone();
+    let mut priority = routing.priority.max(s.case.priority);
+    let (escalate_reason, stuck_reason, waiting_until) = match &outcome.next {
+        Next::Escalate { reason } => (Some(*reason), None, None),
+        Next::Stuck { reason } => (Some(*reason), Some((*reason).to_owned()), None),
+        Next::WaitUntil { at, .. } => (None, None, Some(*at)),
+        _ => (None, None, None),
+    };
+    if let Some(reason) = escalate_reason {
+        reasons.push(reason.to_owned());
+        if reason == reasons::HIGH_VALUE_MISSING {
+            priority = priority.max(Priority::High);
+        }
+    }
+    Decision {
+        intent: s.intent,
+        order_number: s.order_number.clone(),
+        order_value_cents: s.order.order().map(|o| o.total_cents),
+        human_requests: s.human_requests(),
+        priority,
+        escalate: routing.escalate || escalate_reason.is_some(),
+        offer_human: routing.offer_human || matches!(outcome.next, Next::OfferHuman { .. }),
+        flow,
+        safety_notice: routing.safety_notice.clone(),
+        flow_reply: outcome.reply,
+        reasons,
+        waiting_until,
+        stuck_reason,
+        refunds,
+        rules: routing.matched,
+    }
+}
+
+fn address_result(number: &str, result: WriteOutcome) -> FlowOutcome {
+    match result {
+        WriteOutcome::Applied | WriteOutcome::Repeated => FlowOutcome {
+            reply: format!("Done: order {number} will now go to the new address."),
+            next: Next::Done,
+        },
+        WriteOutcome::Refused => FlowOutcome {
+            reply: format!(
+                "Order {number} has shipped in the meantime, so I can't change its address. \
+                 A person can try to redirect it with the carrier."
+            ),
+            next: Next::OfferHuman {
+                reason: reasons::ADDRESS_AFTER_SHIPPING,
+            },
+        },
+        WriteOutcome::NotFound => FlowOutcome {
+            reply: format!("I couldn't find order {number} any more."),
+            next: Next::OfferHuman {
+                reason: reasons::ORDER_NOT_FOUND,
+            },
+        },
+        WriteOutcome::Failed => FlowOutcome {
+            reply: FOLLOW_UP.to_owned(),
+            next: Next::Escalate {
+                reason: reasons::ORDER_SYSTEM_UNAVAILABLE,
+            },
+        },
+    }
+}
+
+/// Holds back an escalation the customer's hourly limit does not allow: the case stays with the
+/// bot, and the decision says why.
+pub fn hold_escalation(mut decision: Decision) -> Decision {
+    decision.escalate = false;
+    decision.offer_human = false;
+    decision.reasons.push(reasons::ESCALATION_HELD.to_owned());
+    decision
+}

@@ -1,0 +1,13 @@
+//! Understanding a customer message and deciding what to do with it: the intents, the local
+//! classifier and mood signals, the routing rules kept as data, and the self-service flows.
+
+pub mod classify;
+pub mod decide;
+pub mod flows;
+pub mod intent;
+pub mod rules;
+pub mod sentiment;
+pub mod signals;
+
+pub use flows::Flow;
+pub use intent::Intent;

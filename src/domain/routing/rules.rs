@@ -1,0 +1,452 @@
+//! Routing rules as data: ordered rules of conditions and actions, read from `config/routing.toml`,
+//! checked once at start-up, and evaluated purely against what is known about a message and its
+//! case.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+use super::flows::Flow;
+use super::intent::Intent;
+use crate::domain::case::Priority;
+
+/// The rules shipped with casebot.
+pub const DEFAULT_RULES: &str = include_str!("../../../config/routing.toml");
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuleError {
+    #[error("routing rules are not valid TOML: {0}")]
+    Syntax(String),
+    #[error("routing rule #{index} ({name:?}), field `{field}`: {problem}")]
+    Invalid {
+        index: usize,
+        name: String,
+        field: &'static str,
+        problem: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    rule: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: String,
+    #[serde(default)]
+    intents: Vec<String>,
+    #[serde(default)]
+    mood: Vec<String>,
+    order_value_above: Option<f64>,
+    human_requests_at_least: Option<i64>,
+    contacts_about_order_at_least: Option<i64>,
+    flow: Option<String>,
+    #[serde(default)]
+    offer_human: bool,
+    escalate: Option<RawEscalate>,
+    raise_priority: Option<String>,
+    safety_notice: Option<String>,
+    #[serde(default, rename = "final")]
+    stop: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEscalate {
+    priority: String,
+    reason: String,
+}
+
+/// One checked rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub intents: BTreeSet<Intent>,
+    pub on_frustration: bool,
+    pub on_urgency: bool,
+    pub order_value_above_cents: Option<i64>,
+    pub human_requests_at_least: Option<u32>,
+    pub contacts_about_order_at_least: Option<u32>,
+    pub flow: Option<Flow>,
+    pub offer_human: bool,
+    pub escalate: Option<(Priority, String)>,
+    pub raise_priority: Option<Priority>,
+    pub safety_notice: Option<String>,
+    pub stop: bool,
+}
+
+/// What is known when routing a message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    pub intent: Option<Intent>,
+    pub frustration: bool,
+    pub urgency: bool,
+    pub order_value_cents: Option<i64>,
+    pub human_requests: u32,
+    pub contacts_about_order: u32,
+    /// The tags staff put on the case.
+    pub tags: Vec<String>,
+}
+
+/// What the rules decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    pub flow: Option<Flow>,
+    pub offer_human: bool,
+    pub escalate: bool,
+    pub priority: Priority,
+    pub reasons: Vec<String>,
+    pub safety_notice: Option<String>,
+    /// The names of the rules that applied, in order, for the audit trail.
+    pub matched: Vec<String>,
+}
+
+/// Parses and checks rules, naming the rule and field of the first problem.
+pub fn parse_rules(text: &str) -> Result<Vec<Rule>, RuleError> {
+    let raw: RawRules = toml::from_str(text).map_err(|e| RuleError::Syntax(e.to_string()))?;
+    raw.rule
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| check(i + 1, r))
+        .collect()
+}
+
+fn check(index: usize, raw: RawRule) -> Result<Rule, RuleError> {
+    let fail = |field: &'static str, problem: String| RuleError::Invalid {
+        index,
+        name: raw.name.clone(),
+        field,
+        problem,
+    };
+    let intents = raw
+        .intents
+        .iter()
+        .map(|i| {
+            i.parse()
+                .map_err(|_| fail("intents", format!("unknown intent {i:?}")))
+        })
+        .collect::<Result<BTreeSet<Intent>, _>>()?;
+    for m in &raw.mood {
+        if !matches!(m.as_str(), "frustration" | "urgency") {
+            let problem = format!("unknown mood {m:?}: expected \"frustration\" or \"urgency\"");
+            return Err(fail("mood", problem));
+        }
+    }
+    let order_value_above_cents = match raw.order_value_above {
+        Some(v) if !(v.is_finite() && v >= 0.0) => {
+            return Err(fail(
+                "order_value_above",
+                format!("{v} is not an amount of dollars"),
+            ))
+        }
+        v => v.map(|v| (v * 100.0).round() as i64),
+    };
+    let count = |field: &'static str, v: Option<i64>| match v {
+        Some(n) if !(1..=1000).contains(&n) => {
+            Err(fail(field, format!("{n} is not a count from 1 to 1000")))
+        }
+        v => Ok(v.map(|n| n as u32)),
+    };
+    let priority = |field: &'static str, p: &str| {
+        p.parse::<Priority>()
+            .map_err(|_| fail(field, format!("unknown priority {p:?}")))
+    };
+    let flow = match &raw.flow {
+        Some(f) => Some(
+            f.parse::<Flow>()
+                .map_err(|_| fail("flow", format!("unknown flow {f:?}")))?,
+        ),
+        None => None,
+    };
+    let escalate = match &raw.escalate {
+        Some(e) => Some((
+            priority("escalate.priority", &e.priority)?,
+            e.reason.clone(),
+        )),
+        None => None,
+    };
+    let raise_priority = match &raw.raise_priority {
+        Some(p) => Some(priority("raise_priority", p)?),
+        None => None,
+    };
+    Ok(Rule {
+        intents,
+        on_frustration: raw.mood.iter().any(|m| m == "frustration"),
+        on_urgency: raw.mood.iter().any(|m| m == "urgency"),
+        order_value_above_cents,
+        human_requests_at_least: count("human_requests_at_least", raw.human_requests_at_least)?,
+        contacts_about_order_at_least: count(
+            "contacts_about_order_at_least",
+            raw.contacts_about_order_at_least,
+        )?,
+        flow,
+        offer_human: raw.offer_human,
+        escalate,
+        raise_priority,
+        safety_notice: raw.safety_notice.clone(),
+        stop: raw.stop,
+        name: raw.name,
+    })
+}
+
+impl Rule {
+    fn holds(&self, facts: &Facts) -> bool {
+        let intent_ok =
+            self.intents.is_empty() || facts.intent.is_some_and(|i| self.intents.contains(&i));
+        let mood_ok = !(self.on_frustration || self.on_urgency)
+            || (self.on_frustration && facts.frustration)
+            || (self.on_urgency && facts.urgency);
+        let value_ok = self
+            .order_value_above_cents
+            .is_none_or(|limit| facts.order_value_cents.is_some_and(|v| v > limit));
+        let humans_ok = self
+            .human_requests_at_least
+            .is_none_or(|n| facts.human_requests >= n);
+        let contacts_ok = self
+            .contacts_about_order_at_least
+            .is_none_or(|n| facts.contacts_about_order >= n);
+        intent_ok && mood_ok && value_ok && humans_ok && contacts_ok
+    }
+}
+
+/// Applies the rules in order to what is known about a message.
+pub fn route(rules: &[Rule], facts: &Facts) -> Routing {
+    let mut routing = Routing {
+        flow: None,
+        offer_human: false,
+        escalate: false,
+        priority: Priority::Normal,
+        reasons: Vec::new(),
+        safety_notice: None,
+        matched: Vec::new(),
+    };
+    for rule in rules.iter().filter(|r| r.holds(facts)) {
+        routing.matched.push(rule.name.clone());
+        if routing.flow.is_none() {
+            routing.flow = rule.flow;
+        }
+        if rule.offer_human && !routing.offer_human {
+            routing.offer_human = true;
+            routing
+                .reasons
+                .push(format!("offer a person: {}", rule.name));
+        }
+        if let Some((priority, reason)) = &rule.escalate {
+            routing.escalate = true;
+            routing.priority = routing.priority.max(*priority);
+            routing.reasons.push(reason.clone());
+        }
+        if let Some(priority) = rule.raise_priority {
+            routing.priority = routing.priority.max(priority);
+        }
+        if routing.safety_notice.is_none() {
+            routing.safety_notice = rule.safety_notice.clone();
+        }
+        if rule.stop {
+            break;
+        }
+    }
+    routing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Vec<Rule> {
+        parse_rules(DEFAULT_RULES).expect("the shipped rules are valid")
+    }
+
+    fn facts(intent: Intent) -> Facts {
+        Facts {
+            intent: Some(intent),
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn default_rules_route_each_case_as_documented() {
+        struct Case {
+            facts: Facts,
+            flow: Option<Flow>,
+            offer_human: bool,
+            escalate: bool,
+            priority: Priority,
+        }
+        let upset = Facts {
+            frustration: true,
+            ..facts(Intent::OrderTracking)
+        };
+        let pricey_missing = Facts {
+            order_value_cents: Some(90_000),
+            ..facts(Intent::MissingDelivery)
+        };
+        let cheap_missing = Facts {
+            order_value_cents: Some(2_000),
+            ..facts(Intent::MissingDelivery)
+        };
+        let third_contact = Facts {
+            contacts_about_order: 3,
+            ..facts(Intent::OrderTracking)
+        };
+        let asked_twice = Facts {
+            human_requests: 2,
+            ..facts(Intent::HumanRequest)
+        };
+        let table = [
+            (
+                "security",
+                facts(Intent::AccountSecurity),
+                None,
+                false,
+                true,
+                Priority::Urgent,
+            ),
+            (
+                "phishing",
+                facts(Intent::PhishingReport),
+                None,
+                false,
+                true,
+                Priority::Urgent,
+            ),
+            (
+                "first human request",
+                facts(Intent::HumanRequest),
+                Some(Flow::GeneralHelp),
+                true,
+                false,
+                Priority::Normal,
+            ),
+            (
+                "second human request",
+                asked_twice,
+                None,
+                false,
+                true,
+                Priority::Normal,
+            ),
+            (
+                "repeat contact",
+                third_contact,
+                Some(Flow::Tracking),
+                true,
+                false,
+                Priority::High,
+            ),
+            (
+                "frustration",
+                upset,
+                Some(Flow::Tracking),
+                true,
+                false,
+                Priority::High,
+            ),
+            (
+                "high value",
+                pricey_missing,
+                Some(Flow::MissingDelivery),
+                true,
+                false,
+                Priority::High,
+            ),
+            (
+                "low value",
+                cheap_missing,
+                Some(Flow::MissingDelivery),
+                false,
+                false,
+                Priority::Normal,
+            ),
+            (
+                "billing",
+                facts(Intent::BillingSubscription),
+                Some(Flow::BillingRefund),
+                false,
+                false,
+                Priority::Normal,
+            ),
+            (
+                "address",
+                facts(Intent::AddressChange),
+                Some(Flow::AddressChange),
+                false,
+                false,
+                Priority::Normal,
+            ),
+            (
+                "other",
+                facts(Intent::Other),
+                Some(Flow::GeneralHelp),
+                false,
+                false,
+                Priority::Normal,
+            ),
+        ]
+        .map(|(name, facts, flow, offer_human, escalate, priority)| {
+            (
+                name,
+                Case {
+                    facts,
+                    flow,
+                    offer_human,
+                    escalate,
+                    priority,
+                },
+            )
+        });
+        let rules = defaults();
+        for (name, case) in table {
+            let r = route(&rules, &case.facts);
+            assert_eq!(r.flow, case.flow, "{name}: {r:?}");
+            assert_eq!(r.offer_human, case.offer_human, "{name}: {r:?}");
+            assert_eq!(r.escalate, case.escalate, "{name}: {r:?}");
+            assert_eq!(r.priority, case.priority, "{name}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn security_routing_carries_the_safety_notice() {
+        let r = route(&defaults(), &facts(Intent::PhishingReport));
+        assert!(r
+            .safety_notice
+            .unwrap()
+            .contains("never ask for your password"));
+        assert_eq!(r.matched, ["security"]);
+    }
+
+    #[test]
+    fn an_unknown_intent_is_refused_naming_rule_and_field() {
+        let err = parse_rules("[[rule]]\nname = \"x\"\nintents = [\"shipping\"]\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "routing rule #1 (\"x\"), field `intents`: unknown intent \"shipping\""
+        );
+    }
+
+    #[test]
+    fn an_unknown_action_is_refused() {
+        let err = parse_rules("[[rule]]\nname = \"x\"\nteleport = true\n").unwrap_err();
+        assert!(err.to_string().contains("teleport"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_number_is_refused_naming_the_field() {
+        let err = parse_rules("[[rule]]\nname = \"x\"\norder_value_above = -5.0\n").unwrap_err();
+        assert!(err.to_string().contains("`order_value_above`"), "{err}");
+        let err = parse_rules("[[rule]]\nname = \"y\"\nhuman_requests_at_least = 0\n").unwrap_err();
+        assert!(err.to_string().contains("#1 (\"y\")"), "{err}");
+    }
+
+    #[test]
+    fn unknown_flows_and_priorities_are_refused() {
+        let err = parse_rules("[[rule]]\nname = \"x\"\nflow = \"magic\"\n").unwrap_err();
+        assert!(err.to_string().contains("unknown flow \"magic\""), "{err}");
+        let text = "[[rule]]\nname = \"x\"\nescalate = { priority = \"asap\", reason = \"r\" }\n";
+        let err = parse_rules(text).unwrap_err();
+        assert!(err.to_string().contains("`escalate.priority`"), "{err}");
+    }
+}

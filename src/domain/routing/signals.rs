@@ -1,0 +1,234 @@
+//! How a customer feels and how pressing it is: a VADER sentiment score (see [`super::sentiment`]) plus the cues sentiment
+//! misses (shouting, repeated punctuation, insults, "third time", long waits, threats to leave),
+//! and urgency words and deadlines. Then the first-message decision built on them.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use super::classify::{classify_normalised, normalise, pattern, IntentGuess};
+use super::intent::Intent;
+use super::rules::{parse_rules, route, Facts, Rule, DEFAULT_RULES};
+use crate::domain::case::Priority;
+
+/// Sentiment at or below this counts as frustration on its own.
+const NEGATIVE_SENTIMENT: f64 = -0.05;
+/// Cue weight at or above this counts as frustration whatever the sentiment.
+const CUES_ALONE: f32 = 1.0;
+
+struct Patterns {
+    repeated_marks: Regex,
+    insults: Regex,
+    again: Regex,
+    long_wait: Regex,
+    sarcasm: Regex,
+    leaving: Regex,
+    trouble: Regex,
+    urgency: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static PATTERNS: OnceLock<Patterns> = OnceLock::new();
+    PATTERNS.get_or_init(|| Patterns {
+        repeated_marks: pattern(r"[!?]{2,}"),
+        insults: pattern(r"\b(idiots?|stupid|useless|pathetic|incompetent|joke|clowns?|morons?|shit|shitty|crap|crappy|damn|wtf|fuck\w*|bs|sucks?|worst|ridiculous|unacceptable|terrible|horrible|awful|disgusting|disgrace(ful)?|shame(ful)?|rude|liars?|scam|fed up|sick of|tired of|frustrat\w*|angry|furious|annoy\w*|disappoint\w*|hopeless|nightmare|lousy|poor service)\b"),
+        again: pattern(r"\b(third|3rd|fourth|4th|fifth|5th|second|2nd|\d+(th)?) time\b|\bagain\b|\bstill\b|\byet again\b|\bkeep (getting|telling|saying)\b|\bno one (has )?(helped|answered|responded)\b|\bnobody\b|\bno (response|reply|answer)\b|\b(multiple|several|many|\d+) times\b|\bover and over\b|\btransferred\b"),
+        long_wait: pattern(r"\b(\d+|an|one|two|three|four|five|six|several|many|few|over an?|more than an?)\s?(hours?|hrs?|days|weeks?|months?)\b|\bon hold\b|\bfor (hours|days|weeks|ages|months|ever)\b|\bwait(ing)? times?\b"),
+        sarcasm: pattern(r"#\w*(fail|suck|worst|notcool|never|shame|angry|disappoint|ruin|fraud|scam)\w*|\bnot!|\bthanks? for nothing\b|\b(don'?t|doesn'?t|do not|does not|never) (really )?care\b|\bcanned (response|reply)\b|\bform letters?\b"),
+        leaving: pattern(r"\b(cancel(l?ing)? (my )?(account|membership|prime|subscription)|switch(ing)? to|never (again|(order|shop|buy|fly)(ing)? (from|with))|take my (business|money) elsewhere|lost a customer|last time i)\b"),
+        trouble: pattern(r"\b(why|how come|what happened|seriously|delayed|delay|cancell?ed|lost|missing|broken|damaged|never|no one|nobody|waiting|waited|hold|stuck|stranded|missed|late|wrong|fail(ed|s)?|can'?t|cannot|won'?t|unable|problem|issue|complain\w*|refund)\b"),
+        urgency: pattern(r"\b(urgent(ly)?|asap|as soon as possible|immediately|right now|right away|emergency|deadline|medication|medicine|insulin|prescription|life or death|time sensitive)\b|\b(need|needed|must|have to|has to|required)\b.{0,40}\b(today|tonight|tomorrow|(by|before) (monday|tuesday|wednesday|thursday|friday|saturday|sunday|the weekend|christmas|\d))\b"),
+    })
+}
+
+/// Feelings and pressure read from one message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mood {
+    /// VADER compound score, -1 (very negative) to 1 (very positive).
+    pub sentiment: f64,
+    pub frustration: bool,
+    pub urgency: bool,
+    /// Which cues fired, for the audit trail and the staff card.
+    pub cues: Vec<&'static str>,
+}
+
+/// True when at least three words of three or more letters are in capitals and they make up half
+/// the words: shouting, not an acronym or two.
+fn shouting(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 3)
+        .collect();
+    let loud = words
+        .iter()
+        .filter(|w| w.chars().all(char::is_uppercase))
+        .count();
+    loud >= 3 && loud * 2 >= words.len()
+}
+
+/// Reads frustration and urgency from a message.
+pub fn read_mood(text: &str) -> Mood {
+    read_mood_normalised(text, &normalise(text))
+}
+
+/// Reads the mood given the original text (for capitals and punctuation) and its normalised form.
+pub fn read_mood_normalised(text: &str, norm: &str) -> Mood {
+    let p = patterns();
+    let sentiment = super::sentiment::compound(text);
+    let mut cues = Vec::new();
+    let mut weight = 0.0f32;
+    let checks: [(&'static str, bool, f32); 7] = [
+        ("sarcasm or complaint tag", p.sarcasm.is_match(norm), 1.5),
+        ("something went wrong", p.trouble.is_match(norm), 1.0),
+        ("shouting", shouting(text), 1.5),
+        ("repeated punctuation", p.repeated_marks.is_match(text), 1.0),
+        ("insult or strong word", p.insults.is_match(norm), 1.5),
+        ("repeat contact", p.again.is_match(norm), 1.0),
+        ("threat to leave", p.leaving.is_match(norm), 2.0),
+    ];
+    for (name, fired, w) in checks {
+        if fired {
+            cues.push(name);
+            weight += w;
+        }
+    }
+    let waited = p.long_wait.is_match(norm);
+    if waited {
+        cues.push("long wait");
+        weight += 1.0;
+    }
+    let negative = sentiment <= NEGATIVE_SENTIMENT;
+    if negative {
+        cues.push("negative sentiment");
+    }
+    // One cue needs a tone that is not clearly happy ("still" in a thank-you is not frustration);
+    // two cues stand on their own, which catches sarcasm that sentiment reads as praise.
+    let frustration =
+        negative || weight >= 2.0 * CUES_ALONE || weight >= CUES_ALONE && sentiment < 0.5;
+    let urgency = p.urgency.is_match(norm);
+    if urgency {
+        cues.push("urgency");
+    }
+    Mood {
+        sentiment,
+        frustration,
+        urgency,
+        cues,
+    }
+}
+
+/// The decision for a first message with no order data and no history: what the default rules
+/// say before routing has more to go on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FirstDecision {
+    pub intent: Intent,
+    pub confidence: f32,
+    pub sentiment: f64,
+    pub frustration: bool,
+    pub urgency: bool,
+    pub escalate: bool,
+    pub priority: Priority,
+    pub reasons: Vec<String>,
+}
+
+/// Decides a first message under the shipped routing rules. `escalate` is true when the rules hand
+/// the case to a person or offer one.
+pub fn first_decision(text: &str) -> FirstDecision {
+    first_decision_with(text, None)
+}
+
+/// The same decision with the intent named by someone else (the LLM backend) when it is given.
+pub fn first_decision_with(text: &str, intent: Option<Intent>) -> FirstDecision {
+    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
+    let rules =
+        RULES.get_or_init(|| parse_rules(DEFAULT_RULES).expect("the shipped rules are valid"));
+    let norm = normalise(text);
+    let mut guess: IntentGuess = classify_normalised(&norm);
+    if let Some(intent) = intent.filter(|&i| i != guess.intent) {
+        guess.intent = intent;
+        guess.confidence = 0.9;
+    }
+    let mood = read_mood_normalised(text, &norm);
+    let facts = Facts {
+        intent: Some(guess.intent),
+        frustration: mood.frustration,
+        urgency: mood.urgency,
+        order_value_cents: None,
+        human_requests: u32::from(guess.intent == Intent::HumanRequest),
+        contacts_about_order: 0,
+        tags: Vec::new(),
+    };
+    let routing = route(rules, &facts);
+    let mut reasons = routing.reasons;
+    if let Some(flow) = routing.flow {
+        reasons.push(format!("self-service: {flow}"));
+    }
+    if mood.frustration {
+        reasons.push("frustration".to_owned());
+    }
+    if mood.urgency {
+        reasons.push("urgency".to_owned());
+    }
+    FirstDecision {
+        intent: guess.intent,
+        confidence: guess.confidence,
+        sentiment: mood.sentiment,
+        frustration: mood.frustration,
+        urgency: mood.urgency,
+        escalate: routing.escalate || routing.offer_human,
+        priority: routing.priority,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_calm_question_is_neither_frustrated_nor_urgent() {
+        let mood = read_mood("Hi, could you tell me when my order will arrive? Thanks!");
+        assert!(!mood.frustration && !mood.urgency, "{mood:?}");
+    }
+
+    #[test]
+    fn shouting_and_repeat_contact_read_as_frustration_even_without_bad_words() {
+        let mood = read_mood("THIRD TIME I AM ASKING where is my parcel???");
+        assert!(mood.frustration, "{mood:?}");
+        assert!(mood.cues.contains(&"shouting"));
+    }
+
+    #[test]
+    fn deadlines_and_medication_are_urgent() {
+        assert!(read_mood("I need my insulin delivered before Friday").urgency);
+        assert!(read_mood("please help asap").urgency);
+    }
+
+    #[test]
+    fn an_acronym_is_not_shouting() {
+        assert!(!shouting("My USB cable from the USA store"));
+    }
+
+    #[test]
+    fn a_security_message_escalates_at_once_as_urgent() {
+        let d = first_decision("someone hacked my account");
+        assert!(d.escalate);
+        assert_eq!(d.priority, Priority::Urgent);
+    }
+
+    #[test]
+    fn a_plain_tracking_question_stays_in_self_service() {
+        let d = first_decision("where is my package?");
+        assert!(!d.escalate);
+        assert_eq!(d.priority, Priority::Normal);
+        assert_eq!(d.reasons, ["self-service: tracking"]);
+    }
+
+    #[test]
+    fn frustration_raises_priority_and_hands_over() {
+        let d = first_decision("this is ridiculous, my package is 2 weeks late!!!");
+        assert!(d.frustration && d.escalate);
+        assert_eq!(d.priority, Priority::High);
+    }
+}

@@ -1,0 +1,682 @@
+//! Applying a batch of changes in one transaction, the same way on both backends. The writer
+//! (see [`super::writer`]) hands over the changes that are ready; this module turns them into one
+//! multi-row statement per table and runs them through the adapter's [`BatchTx`], in an order
+//! that lets each change keep its own outcome:
+//!
+//! 1. lock the heads of the audit chains the batch appends to (so concurrent writers on the same
+//!    case queue here, and writers on different cases never meet);
+//! 2. create or refresh customers, update cases over the versions they were read at, open new
+//!    cases; a change whose case moved on, or whose customer got another active case, is a
+//!    conflict;
+//! 3. store messages; a change whose message is already stored is a duplicate;
+//! 4. if anything conflicted, roll back and run the batch again without it;
+//! 5. write the rest (notes, callbacks, staff, projections, outbox) and seal the audit events
+//!    onto their chains, then commit once.
+//!
+//! Rows travel as one JSON array per statement. PostgreSQL reads it natively (one prepared
+//! statement for a batch of any size); SQLite binds its values one by one (see the adapter).
+
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+use super::StoreError;
+use crate::domain::audit::{seal_all, AuditEvent, ChainHead, NewAuditEvent};
+use crate::domain::change::{
+    CallbackWrite, CustomerWrite, OutboxUpdate, ProjectionWrite, StaffWrite,
+};
+use crate::domain::ids::{CaseId, CustomerId, NEW_CASE_MARK};
+use crate::domain::{Applied, Case, Change};
+
+/// How a backend wants times inside JSON rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeFormat {
+    /// Epoch milliseconds (SQLite stores them as they are).
+    Millis,
+    /// RFC 3339 text (PostgreSQL reads it into `timestamptz`).
+    Rfc3339,
+}
+
+impl TimeFormat {
+    fn at(self, t: DateTime<Utc>) -> Value {
+        match self {
+            TimeFormat::Millis => json!(t.timestamp_millis()),
+            TimeFormat::Rfc3339 => json!(t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        }
+    }
+
+    fn opt(self, t: Option<DateTime<Utc>>) -> Value {
+        t.map_or(Value::Null, |t| self.at(t))
+    }
+}
+
+/// The statements that write rows without reading anything back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    Notes,
+    CallbackRequests,
+    CallbacksFinished,
+    CallbacksOverdue,
+    StaffSet,
+    StaffRemoved,
+    CustomersBlocked,
+    CustomersLinked,
+    /// Erasure, one statement per table it reaches.
+    EraseCustomers,
+    EraseMessages,
+    EraseCases,
+    EraseNotes,
+    EraseCallbacks,
+    EraseOutbox,
+    Cards,
+    DmsClosed,
+    ThreadMembers,
+    Outbox,
+    OutboxSent,
+    OutboxRetry,
+    OutboxFailed,
+    AuditEvents,
+    AuditHeads,
+}
+
+/// The statements an erasure runs, in order.
+const ERASURE: [Rows; 6] = [
+    Rows::EraseCustomers,
+    Rows::EraseMessages,
+    Rows::EraseCases,
+    Rows::EraseNotes,
+    Rows::EraseCallbacks,
+    Rows::EraseOutbox,
+];
+
+/// One write transaction of an adapter, as the batch needs it. Each method is one statement.
+#[async_trait]
+pub(crate) trait BatchTx: Send {
+    async fn begin(&mut self) -> Result<(), sqlx::Error>;
+    async fn commit(&mut self) -> Result<(), sqlx::Error>;
+    async fn rollback(&mut self) -> Result<(), sqlx::Error>;
+    /// Locks these chains' heads until the transaction ends; returns `(seq, hash)` by chain.
+    async fn lock_chains(
+        &mut self,
+        chains: &[String],
+    ) -> Result<HashMap<String, (i64, String)>, sqlx::Error>;
+    /// Creates or refreshes customers; returns `(platform, user id, customer id)`.
+    async fn upsert_customers(
+        &mut self,
+        rows: Value,
+    ) -> Result<Vec<(String, String, i64)>, sqlx::Error>;
+    /// Writes cases whose version is still the expected one; returns the ids written.
+    async fn update_cases(&mut self, rows: Value) -> Result<Vec<i64>, sqlx::Error>;
+    /// Opens cases unless the customer has an active one; returns `(customer id, case id)`.
+    async fn insert_cases(&mut self, rows: Value) -> Result<Vec<(i64, i64)>, sqlx::Error>;
+    /// Stores messages not stored before; returns the platform ids stored.
+    async fn insert_messages(&mut self, rows: Value) -> Result<Vec<String>, sqlx::Error>;
+    async fn write(&mut self, what: Rows, rows: Value) -> Result<(), sqlx::Error>;
+}
+
+/// The keys the writer uses to keep changes that touch the same case or customer out of one
+/// batch: a multi-row update cannot apply two versions of one row.
+pub(crate) fn keys(change: &Change) -> Vec<String> {
+    let mut keys: Vec<String> = change
+        .case_updates
+        .iter()
+        .map(|u| format!("case:{}", u.case.id))
+        .collect();
+    if let Some(customer) = &change.customer {
+        keys.push(format!("user:{}:{}", customer.platform, customer.user_id));
+    }
+    // A new customer's case is keyed by the customer's user id above; every new customer has
+    // the same placeholder id until stored.
+    if let Some(case) = change
+        .new_case
+        .as_ref()
+        .filter(|c| c.customer_id != CustomerId::NEW)
+    {
+        keys.push(format!("customer:{}", case.customer_id));
+    }
+    keys
+}
+
+/// Applies `changes` through `tx`, each with its own outcome, committing the ones that apply.
+pub(crate) async fn apply(
+    tx: &mut dyn BatchTx,
+    changes: &[&Change],
+    time: TimeFormat,
+) -> Result<Vec<Applied>, StoreError> {
+    let mut outcome: Vec<Option<Applied>> = vec![None; changes.len()];
+    loop {
+        let live: Vec<usize> = (0..changes.len())
+            .filter(|i| outcome[*i].is_none())
+            .collect();
+        if live.is_empty() {
+            return Ok(outcome
+                .into_iter()
+                .map(|o| o.unwrap_or(Applied::Conflict))
+                .collect());
+        }
+        tx.begin().await?;
+        match attempt(tx, changes, &live, time).await {
+            Ok(Attempt::Written(done)) => {
+                tx.commit().await?;
+                for (i, applied) in done {
+                    outcome[i] = Some(applied);
+                }
+            }
+            Ok(Attempt::Refused(refused)) => {
+                tx.rollback().await?;
+                for (i, applied) in refused {
+                    outcome[i] = Some(applied);
+                }
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
+        }
+    }
+}
+
+enum Attempt {
+    /// Everything written: each change's outcome.
+    Written(Vec<(usize, Applied)>),
+    /// Some changes cannot be written as they are; the transaction must be rolled back and the
+    /// rest run again.
+    Refused(Vec<(usize, Applied)>),
+}
+
+/// The real ids of what each change creates.
+#[derive(Default)]
+struct Created {
+    customers: HashMap<usize, CustomerId>,
+    cases: HashMap<usize, CaseId>,
+}
+
+impl Created {
+    fn case(&self, i: usize, id: CaseId) -> i64 {
+        match id {
+            CaseId::NEW => self.cases.get(&i).copied().unwrap_or(CaseId::NEW).get(),
+            id => id.get(),
+        }
+    }
+
+    fn customer(&self, i: usize, id: CustomerId) -> i64 {
+        match id {
+            CustomerId::NEW => self
+                .customers
+                .get(&i)
+                .copied()
+                .unwrap_or(CustomerId::NEW)
+                .get(),
+            id => id.get(),
+        }
+    }
+}
+
+async fn attempt(
+    tx: &mut dyn BatchTx,
+    changes: &[&Change],
+    live: &[usize],
+    time: TimeFormat,
+) -> Result<Attempt, StoreError> {
+    let chains = existing_chains(changes, live);
+    let heads = if chains.is_empty() {
+        HashMap::new()
+    } else {
+        tx.lock_chains(&chains).await?
+    };
+    let mut created = Created::default();
+    upsert_customers(tx, changes, live, time, &mut created).await?;
+    let mut refused = update_cases(tx, changes, live, time).await?;
+    refused.extend(insert_cases(tx, changes, live, time, &mut created).await?);
+    if refused.is_empty() {
+        refused = insert_messages(tx, changes, live, time, &created).await?;
+    }
+    if !refused.is_empty() {
+        return Ok(Attempt::Refused(refused));
+    }
+    write_rest(tx, changes, live, time, &created).await?;
+    seal_events(tx, changes, live, &created, &heads).await?;
+    let done = live
+        .iter()
+        .map(|&i| {
+            let applied = Applied::Done {
+                case_id: created.cases.get(&i).copied(),
+                customer_id: created.customers.get(&i).copied(),
+            };
+            (i, applied)
+        })
+        .collect();
+    Ok(Attempt::Written(done))
+}
+
+/// The chains (already existing) that the live changes append to.
+fn existing_chains(changes: &[&Change], live: &[usize]) -> Vec<String> {
+    let chains: BTreeSet<String> = live
+        .iter()
+        .flat_map(|&i| changes[i].events.iter())
+        .filter(|e| e.case_id != Some(CaseId::NEW))
+        .map(|e| e.chain().to_string())
+        .collect();
+    chains.into_iter().collect()
+}
+
+async fn upsert_customers(
+    tx: &mut dyn BatchTx,
+    changes: &[&Change],
+    live: &[usize],
+    time: TimeFormat,
+    created: &mut Created,
+) -> Result<(), StoreError> {
+    let wanted: Vec<(usize, &crate::domain::change::CustomerUpsert)> = live
+        .iter()
+        .filter_map(|&i| changes[i].customer.as_ref().map(|c| (i, c)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let rows = wanted
+        .iter()
+        .map(|(i, c)| {
+            json!({
+                "platform": c.platform,
+                "user_id": c.user_id.as_str(),
+                "display_name": c.display_name,
+                "created_at": time.at(changes[*i].at),
+            })
+        })
+        .collect();
+    let ids = tx.upsert_customers(Value::Array(rows)).await?;
+    for (i, c) in wanted {
+        let id = ids
+            .iter()
+            .find(|(platform, user, _)| *platform == c.platform && user == c.user_id.as_str())
+            .map(|(_, _, id)| CustomerId(*id))
+            .ok_or_else(|| StoreError::Corrupt("a customer upsert returned no row".into()))?;
+        created.customers.insert(i, id);
+    }
+    Ok(())
+}
+
+async fn update_cases(
+    tx: &mut dyn BatchTx,
+    changes: &[&Change],
+    live: &[usize],
+    time: TimeFormat,
+) -> Result<Vec<(usize, Applied)>, StoreError> {
+    let updates: Vec<(usize, &crate::domain::change::CaseUpdate)> = live
+        .iter()
+        .flat_map(|&i| changes[i].case_updates.iter().map(move |u| (i, u)))
+        .collect();
+    if updates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = updates
+        .iter()
+        .map(|(_, u)| {
+            let mut row = case_row(&u.case, time);
+            row["id"] = json!(u.case.id.get());
+            row["customer_id"] = json!(u.case.customer_id.get());
+            row["expected"] = json!(u.expected_version);
+            row["version"] = json!(u.expected_version + 1);
+            row
+        })
+        .collect();
+    let written: BTreeSet<i64> = tx
+        .update_cases(Value::Array(rows))
+        .await?
+        .into_iter()
+        .collect();
+    let mut refused: Vec<(usize, Applied)> = updates
+        .iter()
+        .filter(|(_, u)| !written.contains(&u.case.id.get()))
+        .map(|(i, _)| (*i, Applied::Conflict))
+        .collect();
+    refused.dedup();
+    Ok(refused)
+}
+
+async fn insert_cases(
+    tx: &mut dyn BatchTx,
+    changes: &[&Change],
+    live: &[usize],
+    time: TimeFormat,
+    created: &mut Created,
+) -> Result<Vec<(usize, Applied)>, StoreError> {
+    let new: Vec<(usize, &Case, i64)> = live
+        .iter()
+        .filter_map(|&i| {
+            let case = changes[i].new_case.as_ref()?;
+            Some((i, case, created.customer(i, case.customer_id)))
+        })
+        .collect();
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = new
+        .iter()
+        .map(|(_, case, customer)| {
+            let mut row = case_row(case, time);
+            row["customer_id"] = json!(customer);
+            row["version"] = json!(0);
+            row
+        })
+        .collect();
+    let opened = tx.insert_cases(Value::Array(rows)).await?;
+    let mut refused = Vec::new();
+    for (i, _, customer) in new {
+        match opened.iter().find(|(c, _)| *c == customer) {
+            Some((_, id)) => {
+                created.cases.insert(i, CaseId(*id));
+            }
+            // The customer has another active case now: decide again with it.
+            None => refused.push((i, Applied::Conflict)),
+        }
+    }
+    Ok(refused)
+}
+
+async fn insert_messages(
+    tx: &mut dyn BatchTx,
+    changes: &[&Change],
+    live: &[usize],
+    time: TimeFormat,
+    created: &Created,
+) -> Result<Vec<(usize, Applied)>, StoreError> {
+    let messages: Vec<(usize, &crate::domain::change::NewMessage)> = live
+        .iter()
+        .flat_map(|&i| changes[i].messages.iter().map(move |m| (i, m)))
+        .collect();
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = messages
+        .iter()
+        .map(|(i, m)| {
+            json!({
+                "case_id": created.case(*i, m.case_id),
+                "customer_id": created.customer(*i, m.customer_id),
+                "platform": m.platform,
+                "platform_message_id": m.platform_message_id,
+                "channel_kind": m.channel_kind.as_str(),
+                "channel_id": m.channel_id,
+                "author_kind": m.author.kind(),
+                "author_id": m.author.staff_id().map(|s| s.as_str()),
+                "body": m.body,
+                "body_sha256": m.body_sha256,
+                "sent_at": time.at(m.sent_at),
+                "received_at": time.at(changes[*i].at),
+            })
+        })
+        .collect();
+    let stored: BTreeSet<String> = tx
+        .insert_messages(Value::Array(rows))
+        .await?
+        .into_iter()
+        .collect();
+    let mut refused: Vec<(usize, Applied)> = messages
+        .iter()
+        .filter(|(_, m)| !stored.contains(&m.platform_message_id))
+        .map(|(i, _)| (*i, Applied::Duplicate))
+        .collect();
+    refused.dedup();
+    Ok(refused)
+}
+
+/// Every column of a case, as the batch statements read them.
+fn case_row(case: &Case, time: TimeFormat) -> Value {
+    json!({
+        "state": case.state.as_str(),
+        "assignee": case.assignee.as_ref().map(|s| s.as_str()),
+        "priority": case.priority.as_str(),
+        "priority_rank": case.priority.rank(),
+        "origin": case.origin.as_str(),
+        "intent": case.intent.map(|i| i.as_str()),
+        "order_number": case.order_number,
+        "order_value_cents": case.order_value_cents,
+        "escalation_reason": (!case.escalation_reasons.is_empty()).then(|| case.reasons_line()),
+        "resolution_summary": case.resolution_summary,
+        "flow": case.flow.map(|f| f.as_str()),
+        "human_requests": case.human_requests,
+        "customer_messages": case.customer_messages,
+        "waiting_until": time.opt(case.waiting_until),
+        "stuck_reason": case.stuck_reason,
+        "sentiment": case.sentiment,
+        "frustrated": case.frustrated,
+        "rating": case.rating,
+        "tags": case.tags,
+        "waiting_on_customer_since": time.opt(case.waiting_on_customer_since),
+        "reminded_at": time.opt(case.reminded_at),
+        "staff_answered_at": time.opt(case.staff_answered_at),
+        "merged_into": case.merged_into.map(CaseId::get),
+        "last_mention_at": time.opt(case.last_mention_at),
+        "created_at": time.at(case.created_at),
+        "updated_at": time.at(case.updated_at),
+        "escalated_at": time.opt(case.escalated_at),
+        "claimed_at": time.opt(case.claimed_at),
+        "first_response_at": time.opt(case.first_response_at),
+        "resolved_at": time.opt(case.resolved_at),
+        "closed_at": time.opt(case.closed_at),
+        "first_response_breached_at": time.opt(case.first_response_breached_at),
+        "resolution_breached_at": time.opt(case.resolution_breached_at),
+    })
+}
+
+/// Rows for every statement after the cases and messages, grouped by statement.
+#[derive(Default)]
+struct Grouped(Vec<(Rows, Vec<Value>)>);
+
+impl Grouped {
+    fn push(&mut self, what: Rows, row: Value) {
+        match self.0.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, rows)) => rows.push(row),
+            None => self.0.push((what, vec![row])),
+        }
+    }
+}
+
+async fn write_rest(
+    tx: &mut dyn BatchTx,
+    changes: &[&Change],
+    live: &[usize],
+    time: TimeFormat,
+    created: &Created,
+) -> Result<(), StoreError> {
+    let mut rows = Grouped::default();
+    for &i in live {
+        let change = changes[i];
+        let case = |id: CaseId| created.case(i, id);
+        let at = time.at(change.at);
+        for note in &change.notes {
+            let row = json!({ "case_id": case(note.case_id), "author": note.author.as_str(),
+                "body": note.body, "created_at": at });
+            rows.push(Rows::Notes, row);
+        }
+        for write in &change.callbacks {
+            let (what, row) = callback_row(write, &case, &at, time);
+            rows.push(what, row);
+        }
+        for write in &change.staff {
+            let (what, row) = match write {
+                StaffWrite::Set(m) => (
+                    Rows::StaffSet,
+                    json!({ "id": m.id.as_str(), "role": m.role.as_str(), "added_at": at }),
+                ),
+                StaffWrite::Remove(id) => (Rows::StaffRemoved, json!({ "id": id.as_str() })),
+            };
+            rows.push(what, row);
+        }
+        for write in &change.customers {
+            let (what, row) = match write {
+                CustomerWrite::Blocked {
+                    customer_id,
+                    blocked,
+                } => (
+                    Rows::CustomersBlocked,
+                    json!({ "id": created.customer(i, *customer_id), "blocked": blocked }),
+                ),
+                CustomerWrite::Linked {
+                    customer_id,
+                    external_id,
+                } => (
+                    Rows::CustomersLinked,
+                    json!({ "id": created.customer(i, *customer_id), "external_id": external_id }),
+                ),
+                CustomerWrite::Erased { customer_id } => {
+                    let row = json!({ "id": created.customer(i, *customer_id), "at": at });
+                    for what in ERASURE {
+                        rows.push(what, row.clone());
+                    }
+                    continue;
+                }
+            };
+            rows.push(what, row);
+        }
+        for write in &change.projections {
+            let (what, row) = projection_row(write, &case);
+            rows.push(what, row);
+        }
+        for m in &change.outbox {
+            let (destination, target, reply_to) = m.destination.to_columns();
+            let body = match created.cases.get(&i) {
+                Some(id) => m.body.replace(NEW_CASE_MARK, &id.to_string()),
+                None => m.body.clone(),
+            };
+            let row = json!({
+                "case_id": m.case_id.map(case), "kind": m.kind.as_str(),
+                "destination": destination, "target": target, "reply_to": reply_to,
+                "body": body, "created_at": at,
+            });
+            rows.push(Rows::Outbox, row);
+        }
+        for update in &change.outbox_updates {
+            let (what, row) = outbox_update_row(update, &at, time);
+            rows.push(what, row);
+        }
+    }
+    for (what, batch) in rows.0 {
+        tx.write(what, Value::Array(batch)).await?;
+    }
+    Ok(())
+}
+
+fn callback_row(
+    write: &CallbackWrite,
+    case: &dyn Fn(CaseId) -> i64,
+    at: &Value,
+    time: TimeFormat,
+) -> (Rows, Value) {
+    match write {
+        CallbackWrite::Request {
+            case_id,
+            phone,
+            due_at,
+        } => (
+            Rows::CallbackRequests,
+            json!({ "case_id": case(*case_id), "phone": phone.expose(),
+                "requested_at": at, "due_at": time.at(*due_at) }),
+        ),
+        CallbackWrite::FinishAll { case_id } => (
+            Rows::CallbacksFinished,
+            json!({ "case_id": case(*case_id), "at": at }),
+        ),
+        CallbackWrite::Overdue { callback_id } => (
+            Rows::CallbacksOverdue,
+            json!({ "id": callback_id, "at": at }),
+        ),
+    }
+}
+
+fn projection_row(write: &ProjectionWrite, case: &dyn Fn(CaseId) -> i64) -> (Rows, Value) {
+    match write {
+        ProjectionWrite::Card {
+            case_id,
+            card_message_id,
+            thread_id,
+        } => (
+            Rows::Cards,
+            json!({ "case_id": case(*case_id), "card_message_id": card_message_id,
+                "thread_id": thread_id }),
+        ),
+        ProjectionWrite::DmClosed { case_id, closed } => (
+            Rows::DmsClosed,
+            json!({ "case_id": case(*case_id), "closed": closed }),
+        ),
+        ProjectionWrite::ThreadMembers { case_id, members } => (
+            Rows::ThreadMembers,
+            json!({ "case_id": case(*case_id), "members": members }),
+        ),
+    }
+}
+
+fn outbox_update_row(update: &OutboxUpdate, at: &Value, time: TimeFormat) -> (Rows, Value) {
+    match update {
+        OutboxUpdate::Sent {
+            id,
+            platform_message_id,
+        } => (
+            Rows::OutboxSent,
+            json!({ "id": id.get(), "platform_message_id": platform_message_id, "at": at }),
+        ),
+        OutboxUpdate::Retry {
+            id,
+            at: next,
+            error,
+        } => (
+            Rows::OutboxRetry,
+            json!({ "id": id.get(), "at": time.at(*next), "error": error }),
+        ),
+        OutboxUpdate::Failed { id, error } => (
+            Rows::OutboxFailed,
+            json!({ "id": id.get(), "error": error }),
+        ),
+    }
+}
+
+/// Seals the live changes' events onto their chains, in order, and moves the chains' heads.
+async fn seal_events(
+    tx: &mut dyn BatchTx,
+    changes: &[&Change],
+    live: &[usize],
+    created: &Created,
+    heads: &HashMap<String, (i64, String)>,
+) -> Result<(), StoreError> {
+    let events: Vec<NewAuditEvent> = live
+        .iter()
+        .flat_map(|&i| {
+            changes[i].events.iter().map(move |e| {
+                let mut e = e.clone();
+                e.case_id = e.case_id.map(|c| CaseId(created.case(i, c)));
+                e
+            })
+        })
+        .collect();
+    if events.is_empty() {
+        return Ok(());
+    }
+    let (sealed, new_heads) = seal_all(&events, heads);
+    tx.write(
+        Rows::AuditEvents,
+        Value::Array(sealed.iter().map(event_row).collect()),
+    )
+    .await?;
+    tx.write(
+        Rows::AuditHeads,
+        Value::Array(new_heads.iter().map(head_row).collect()),
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) fn event_row(e: &AuditEvent) -> Value {
+    json!({
+        "chain": e.chain, "seq": e.seq, "at_ms": e.at_ms, "actor_kind": e.actor_kind,
+        "actor_id": e.actor_id, "action": e.action, "case_id": e.case_id,
+        "details": e.details, "prev_hash": e.prev_hash, "hash": e.hash,
+    })
+}
+
+pub(crate) fn head_row(h: &ChainHead) -> Value {
+    json!({ "chain": h.chain, "seq": h.seq, "hash": h.hash })
+}

@@ -1,0 +1,247 @@
+//! The store's conformance suite: units of work applied whole or not at all, compare-and-set on
+//! case versions, duplicates, group commit keeping each change's own outcome, per-case audit
+//! chains under concurrent writers, checkpoints, and tampering of every kind found by
+//! verification. Every story runs on both backends.
+
+use casebot::domain::audit::{Action, Actor, NewAuditEvent};
+use casebot::domain::change::{CustomerUpsert, MessageAuthor, NewMessage};
+use casebot::domain::ids::{CaseId, CustomerId, UserId};
+use casebot::domain::message::sha256_hex;
+use casebot::domain::{Applied, Case, Change, ChannelKind, Origin, OutboxKind, Outgoing};
+use casebot::store::{Backend, Page, Store};
+use chrono::{DateTime, Utc};
+
+use crate::on_both_backends;
+use crate::support::TestDb;
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap()
+}
+
+/// What intake writes for a new customer's first message, reduced to its parts.
+fn first_message(user: &str, message_id: &str, text: &str) -> Change {
+    let at = now();
+    let mut case = Case::open(CustomerId::NEW, Origin::Dm, at);
+    case.customer_messages = 1;
+    let mut change = Change::at(at);
+    change.customer = Some(CustomerUpsert {
+        platform: "test".into(),
+        user_id: UserId::new(user),
+        display_name: format!("{user} name"),
+    });
+    change.new_case = Some(case);
+    change
+        .message(NewMessage {
+            case_id: CaseId::NEW,
+            customer_id: CustomerId::NEW,
+            platform: "test".into(),
+            platform_message_id: message_id.into(),
+            channel_kind: ChannelKind::Dm,
+            channel_id: format!("dm-{user}"),
+            author: MessageAuthor::Customer,
+            body: text.into(),
+            body_sha256: sha256_hex(text.as_bytes()),
+            sent_at: at,
+        })
+        .event(
+            NewAuditEvent::new(at, Actor::customer(CustomerId::NEW), Action::CaseOpened)
+                .on(CaseId::NEW),
+        )
+        .send(Outgoing::to_customer(
+            CaseId::NEW,
+            &UserId::new(user),
+            OutboxKind::Reply,
+            "hello".into(),
+        ))
+}
+
+async fn open_case(store: &Store, user: &str) -> Case {
+    let Applied::Done {
+        case_id: Some(id), ..
+    } = store
+        .apply(first_message(user, &format!("{user}-1"), "hi"))
+        .await
+        .unwrap()
+    else {
+        panic!("the first message should open a case")
+    };
+    store.case(id).await.unwrap().unwrap()
+}
+
+/// One more event on a case, over the version read, retried until it applies.
+async fn touch(store: &Store, case: CaseId, n: usize) {
+    loop {
+        let before = store.case(case).await.unwrap().unwrap();
+        let mut after = before.clone();
+        after.human_requests += 1;
+        let event = NewAuditEvent::new(now(), Actor::system("test"), Action::CaseRouted)
+            .on(case)
+            .with(serde_json::json!({ "n": n }));
+        match store
+            .apply(Change::at(now()).update(&before, after).event(event))
+            .await
+            .unwrap()
+        {
+            Applied::Done { .. } => return,
+            Applied::Conflict => continue,
+            Applied::Duplicate => panic!("no message in this change"),
+        }
+    }
+}
+
+async fn a_first_message_opens_a_case_with_its_message_event_and_reply(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let case = open_case(&store, "maya").await;
+    let view = store.case_view(case.id).await.unwrap().unwrap();
+    assert_eq!(view.customer.user_id, UserId::new("maya"));
+    assert_eq!(view.case.version, 0);
+    assert_eq!(store.messages(case.id).await.unwrap()[0].body, "hi");
+    let outbox = store.outbox_of_case(case.id).await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    let events = store
+        .audit_events(Some(case.id), Page::first(10))
+        .await
+        .unwrap();
+    assert_eq!(events[0].1.action, "case.opened");
+    assert_eq!(events[0].1.chain, format!("case:{}", case.id));
+    assert!(store.verify_audit(None).await.unwrap().is_intact());
+    db.cleanup().await;
+}
+
+async fn an_update_over_a_stale_version_is_a_conflict_and_writes_nothing(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let case = open_case(&store, "maya").await;
+    touch(&store, case.id, 1).await;
+    // `case` is now one version behind.
+    let mut stale = case.clone();
+    stale.human_requests = 99;
+    let event = NewAuditEvent::new(now(), Actor::bot(), Action::CaseRouted).on(case.id);
+    let outcome = store
+        .apply(Change::at(now()).update(&case, stale).event(event))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Applied::Conflict);
+    let stored = store.case(case.id).await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.human_requests), (1, 1));
+    assert_eq!(
+        store
+            .audit_events(Some(case.id), Page::first(10))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    db.cleanup().await;
+}
+
+async fn a_message_stored_before_is_a_duplicate(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let case = open_case(&store, "maya").await;
+    let mut again = first_message("maya", "maya-1", "hi");
+    // The same message reaching an existing case.
+    again.customer = None;
+    again.new_case = None;
+    again.messages[0].case_id = case.id;
+    again.messages[0].customer_id = case.customer_id;
+    again.events[0] = NewAuditEvent::new(now(), Actor::bot(), Action::MessageReceived).on(case.id);
+    again.outbox.clear();
+    assert_eq!(store.apply(again).await.unwrap(), Applied::Duplicate);
+    assert_eq!(store.counts().await.unwrap().messages, 1);
+    assert!(store.verify_audit(None).await.unwrap().is_intact());
+    db.cleanup().await;
+}
+
+async fn a_second_active_case_for_one_customer_is_a_conflict(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    open_case(&store, "maya").await;
+    let outcome = store
+        .apply(first_message("maya", "maya-2", "again"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Applied::Conflict);
+    assert_eq!(store.counts().await.unwrap().cases, 1);
+    db.cleanup().await;
+}
+
+async fn a_batch_with_one_failing_change_commits_the_rest(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let mut change = first_message(&format!("c{i}"), &format!("m{i}"), "hello");
+            if i == 17 {
+                // A message on a case that does not exist: the database refuses it.
+                change.new_case = None;
+                change.events.clear();
+                change.outbox.clear();
+                change.messages[0].case_id = CaseId(999_999);
+            }
+            (i, store.apply(change).await)
+        });
+    }
+    let mut failed = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (i, outcome) = joined.unwrap();
+        match outcome {
+            Ok(Applied::Done { .. }) => {}
+            Ok(other) => panic!("change {i}: {other:?}"),
+            Err(_) => failed.push(i),
+        }
+    }
+    assert_eq!(failed, [17]);
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.cases, counts.messages), (39, 39));
+    assert!(store.verify_audit(None).await.unwrap().is_intact());
+    db.cleanup().await;
+}
+
+async fn concurrent_writers_on_one_case_keep_its_chain_intact(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    // Two pools: two processes.
+    let (a, b) = (db.store().await, db.store().await);
+    let case = open_case(&a, "maya").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.spawn(async move { touch(&store, case.id, n).await });
+    }
+    while tasks.join_next().await.is_some() {}
+    let stored = a.case(case.id).await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.human_requests), (20, 20));
+    let events = a
+        .audit_events(Some(case.id), Page::first(100))
+        .await
+        .unwrap();
+    let seqs: Vec<i64> = events.iter().map(|(_, e)| e.seq).collect();
+    assert_eq!(seqs, (1..=21).collect::<Vec<_>>());
+    let report = a.verify_audit(None).await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.problems);
+    db.cleanup().await;
+}
+
+on_both_backends!(
+    a_first_message_opens_a_case_with_its_message_event_and_reply,
+    an_update_over_a_stale_version_is_a_conflict_and_writes_nothing,
+    a_message_stored_before_is_a_duplicate,
+    a_second_active_case_for_one_customer_is_a_conflict,
+    a_batch_with_one_failing_change_commits_the_rest,
+    concurrent_writers_on_one_case_keep_its_chain_intact,
+);
