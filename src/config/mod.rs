@@ -56,7 +56,7 @@ pub struct Config {
     pub queue: QueueConfig,
     pub discord: DiscordIds,
     /// When the audit sealer writes checkpoints.
-    pub audit: crate::services::audit::SealPolicy,
+    pub audit: crate::domain::audit::SealPolicy,
     /// Where `casebot run` serves health and metrics.
     pub http_addr: std::net::SocketAddr,
     /// From `DISCORD_TOKEN` only.

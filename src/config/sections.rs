@@ -423,10 +423,8 @@ pub(super) struct RawAudit {
     seal_after_events: i64,
 }
 
-pub(super) fn seal_policy(
-    raw: RawAudit,
-) -> Result<crate::services::audit::SealPolicy, ConfigError> {
-    Ok(crate::services::audit::SealPolicy {
+pub(super) fn seal_policy(raw: RawAudit) -> Result<crate::domain::audit::SealPolicy, ConfigError> {
+    Ok(crate::domain::audit::SealPolicy {
         every: std::time::Duration::from_secs(in_range(
             "audit.seal_every_secs",
             raw.seal_every_secs,

@@ -263,11 +263,14 @@ impl DiscordDelivery {
         let thread = snowflake(&thread["id"])
             .ok_or_else(|| RestError::Transport("a thread without an id".into()))?;
         self.record_card(case, card, Some(thread)).await;
-        let intro = components::thread_intro(
+        let mut intro = components::thread_intro(
             case,
             &self.settings.note_prefix,
             self.settings.message_content,
         );
+        // Derived from the thread, so a retried post is recognised by Discord, not posted twice.
+        intro["nonce"] = json!(format!("t{thread}"));
+        intro["enforce_nonce"] = json!(true);
         self.rest
             .post(&format!("/channels/{thread}/messages"), &intro)
             .await?;

@@ -168,7 +168,11 @@ pub async fn start(
     let shards = connection.shards.clone();
     let gateway = tokio::spawn(async move {
         let result = match shards {
-            Some((range, total)) => client.start_shard_range(range, total).await,
+            // serenity reads the end of the range as included; ours is excluded, as Rust's are.
+            Some((range, total)) => {
+                let last = range.end.saturating_sub(1).max(range.start);
+                client.start_shard_range(range.start..last, total).await
+            }
             None => client.start().await,
         };
         if let Err(e) = result {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Clock, SystemClock};
+pub use crate::domain::audit::SealPolicy;
 use crate::domain::audit::{AuditEvent, Checkpoint, LogReport};
 use crate::domain::ids::CaseId;
 use crate::store::{Page, Store, StoreError};
@@ -18,22 +19,6 @@ pub enum ExportError {
     Store(#[from] StoreError),
     #[error("cannot write the export: {0}")]
     Write(#[from] std::io::Error),
-}
-
-/// When the sealer writes a checkpoint: every `every`, or sooner once `events` are unsealed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SealPolicy {
-    pub every: Duration,
-    pub events: i64,
-}
-
-impl Default for SealPolicy {
-    fn default() -> Self {
-        SealPolicy {
-            every: Duration::from_secs(60),
-            events: 10_000,
-        }
-    }
 }
 
 #[derive(Clone)]

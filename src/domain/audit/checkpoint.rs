@@ -61,6 +61,22 @@ impl Checkpoint {
     }
 }
 
+/// When the sealer writes a checkpoint: every `every`, or sooner once `events` are unsealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealPolicy {
+    pub every: std::time::Duration,
+    pub events: i64,
+}
+
+impl Default for SealPolicy {
+    fn default() -> Self {
+        SealPolicy {
+            every: std::time::Duration::from_secs(60),
+            events: 10_000,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

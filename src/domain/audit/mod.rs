@@ -13,7 +13,7 @@ pub mod legacy;
 mod verify;
 
 pub use action::Action;
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, SealPolicy};
 pub use event::{
     seal_all, Actor, ActorKind, AuditEvent, ChainHead, ChainId, NewAuditEvent, GENESIS_HASH,
 };
