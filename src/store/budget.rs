@@ -11,6 +11,10 @@ use super::rows::Time;
 use super::{in_transaction, Store, StoreError};
 use crate::domain::policy::Bucket;
 
+const READ: &str = "SELECT tokens, updated_at FROM outbound_budget WHERE name = $1";
+const READ_LOCKED: &str =
+    "SELECT tokens, updated_at FROM outbound_budget WHERE name = $1 FOR UPDATE";
+
 impl Store {
     /// Takes one request from the budget `name` (refilled at `per_second`, holding at most
     /// `capacity`); `Some(wait)` when none is there, with how long until one will be.
@@ -37,12 +41,12 @@ impl Store {
             .bind(Time(now))
             .execute(&mut *tx)
             .await?;
-            let lock = match &self.db {
-                super::Db::Postgres(_) => " FOR UPDATE",
-                super::Db::Sqlite(_) => "",
+            // SQLite's write transaction already holds the whole database; PostgreSQL locks the row.
+            let sql = match &self.db {
+                super::Db::Postgres(_) => READ_LOCKED,
+                super::Db::Sqlite(_) => READ,
             };
-            let sql = format!("SELECT tokens, updated_at FROM outbound_budget WHERE name = $1{lock}");
-            let (tokens, at): (f64, Time) = sqlx::query_as(&sql).bind(name).fetch_one(&mut *tx).await?;
+            let (tokens, at): (f64, Time) = sqlx::query_as(sql).bind(name).fetch_one(&mut *tx).await?;
             match (Bucket { tokens, at: at.0 }).take(now, per_second, capacity) {
                 Ok(after) => {
                     sqlx::query("UPDATE outbound_budget SET tokens = $2, updated_at = $3 WHERE name = $1")

@@ -237,7 +237,53 @@ async fn concurrent_writers_on_one_case_keep_its_chain_intact(backend: Backend) 
     db.cleanup().await;
 }
 
+/// Two processes (two pools on one database) sending with one bot token draw from one bucket:
+/// together they never go faster than the budget allows.
+async fn two_processes_share_one_outbound_budget(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let (first, second) = (db.store().await, db.store().await);
+    let (per_second, each) = (20.0, 30);
+    let started = std::time::Instant::now();
+    let take_all = |store: Store| async move {
+        let mut taken = Vec::new();
+        for _ in 0..each {
+            while let Some(wait) = store
+                .take_outbound("bot:test", per_second, per_second)
+                .await
+                .unwrap()
+            {
+                tokio::time::sleep(wait).await;
+            }
+            taken.push(started.elapsed());
+        }
+        taken
+    };
+    let (a, b) = tokio::join!(take_all(first), take_all(second));
+    let mut all: Vec<_> = a.into_iter().chain(b).collect();
+    all.sort();
+    // A full bucket (20) goes at once; the other 40 need the refill: two seconds at 20 a second.
+    let spent = all.last().unwrap().as_secs_f64();
+    assert!(
+        spent >= 1.8,
+        "60 requests at 20 a second with a burst of 20 took only {spent:.2} s"
+    );
+    for (i, at) in all.iter().enumerate() {
+        let within_a_second = all[i..]
+            .iter()
+            .take_while(|t| t.as_secs_f64() < at.as_secs_f64() + 1.0)
+            .count();
+        assert!(
+            within_a_second <= 41,
+            "{within_a_second} requests within one second from {at:?}"
+        );
+    }
+    db.cleanup().await;
+}
+
 on_both_backends!(
+    two_processes_share_one_outbound_budget,
     a_first_message_opens_a_case_with_its_message_event_and_reply,
     an_update_over_a_stale_version_is_a_conflict_and_writes_nothing,
     a_message_stored_before_is_a_duplicate,
