@@ -81,19 +81,20 @@ impl Store {
         convert(rows)
     }
 
-    /// The case at the head of the queue.
-    pub async fn next_in_queue(&self) -> Result<Option<Case>, StoreError> {
+    /// The first `limit` waiting cases, in serving order: priority, then longest wait.
+    pub async fn queue_head(&self, limit: i64) -> Result<Vec<Case>, StoreError> {
         let sql = once(&SELECT_NEXT, || {
             format!(
                 "SELECT {CASE_COLUMNS} FROM cases c WHERE c.state = $1 \
-                 ORDER BY c.priority_rank DESC, c.escalated_at, c.id LIMIT 1"
+                 ORDER BY c.priority_rank DESC, c.escalated_at, c.id LIMIT $2"
             )
         });
-        let row: Option<CaseRow> = on_db!(self, pool => sqlx::query_as(sql)
+        let rows: Vec<CaseRow> = on_db!(self, pool => sqlx::query_as(sql)
             .bind(CaseState::Escalated.as_str())
-            .fetch_optional(pool)
+            .bind(limit)
+            .fetch_all(pool)
             .await)?;
-        row.map(Case::try_from).transpose()
+        rows.into_iter().map(Case::try_from).collect()
     }
 
     /// Cases staff have (in the queue or claimed), a page at a time by id, for the sweepers.
