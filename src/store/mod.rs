@@ -17,6 +17,7 @@ mod batch;
 mod budget;
 mod callbacks;
 mod cases;
+mod columns;
 mod customers;
 mod messages;
 mod orders;
