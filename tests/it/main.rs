@@ -7,5 +7,6 @@ mod architecture;
 mod audit_log;
 mod discord;
 mod intake;
+mod queue;
 mod store;
 mod upgrade;
