@@ -8,5 +8,6 @@ mod audit_log;
 mod discord;
 mod intake;
 mod queue;
+mod sla;
 mod store;
 mod upgrade;
