@@ -5,6 +5,7 @@ mod support;
 
 mod architecture;
 mod audit_log;
+mod bad_input;
 mod discord;
 mod intake;
 mod queue;
