@@ -5,7 +5,10 @@ mod support;
 
 mod architecture;
 mod audit_log;
+mod bad_input;
 mod discord;
 mod intake;
+mod queue;
+mod sla;
 mod store;
 mod upgrade;

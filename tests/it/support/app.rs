@@ -12,10 +12,10 @@ use casebot::domain::ids::{CaseId, StaffId, UserId};
 use casebot::domain::policy::LimitSettings;
 use casebot::domain::staff::{Role, StaffMember};
 use casebot::domain::views::{CaseView, OutboxEntry};
-use casebot::domain::{Actor, Case, ChannelKind, InboundMessage};
+use casebot::domain::{Actor, Case, CaseAction, CaseState, ChannelKind, InboundMessage, Priority};
 use casebot::orders::OrderSource;
 use casebot::services::intake::Handled;
-use casebot::services::Clock;
+use casebot::services::{ActionError, Clock};
 use casebot::store::{Backend, Page, Store};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
@@ -188,6 +188,39 @@ impl TestApp {
             .await
             .unwrap();
         member.id
+    }
+
+    /// `user` writes in, and casebot hands their case to the queue at `priority` for `reason`.
+    pub async fn escalated(&self, user: &str, priority: Priority, reason: &str) -> CaseId {
+        let case = self.dm(user, "hello").await.case_id;
+        let escalate = CaseAction::Escalate {
+            priority,
+            reason: reason.into(),
+        };
+        self.app
+            .staff
+            .act_as(case, &Actor::system("test"), escalate)
+            .await
+            .expect("the case escalates");
+        case
+    }
+
+    /// `staff` claims `case`.
+    pub async fn claim(&self, case: CaseId, staff: &StaffId) -> Result<CaseState, ActionError> {
+        let claim = CaseAction::Claim {
+            staff: staff.clone(),
+        };
+        self.app.staff.act(case, staff, claim).await
+    }
+
+    /// Every audit event, of every case and none, in order.
+    pub async fn all_events(&self) -> Vec<AuditEvent> {
+        let events = self
+            .store()
+            .audit_events(None, Page::first(100_000))
+            .await
+            .unwrap();
+        events.into_iter().map(|(_, e)| e).collect()
     }
 
     pub async fn case(&self, id: CaseId) -> Case {
