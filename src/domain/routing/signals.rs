@@ -7,8 +7,9 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::Serialize;
 
-use super::classify::{classify_normalised, normalise, pattern, IntentGuess};
+use super::classify::{classify_with, normalise, pattern, IntentGuess};
 use super::intent::Intent;
+use super::model::IntentModel;
 use super::rules::{parse_rules, route, Facts, Rule, DEFAULT_RULES};
 use crate::domain::case::Priority;
 
@@ -140,11 +141,16 @@ pub fn first_decision(text: &str) -> FirstDecision {
 
 /// The same decision with the intent named by someone else (the LLM backend) when it is given.
 pub fn first_decision_with(text: &str, intent: Option<Intent>) -> FirstDecision {
+    first_decision_by(&IntentModel::builtin(), text, intent)
+}
+
+/// The same decision with a given intent model.
+pub fn first_decision_by(model: &IntentModel, text: &str, intent: Option<Intent>) -> FirstDecision {
     static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
     let rules =
         RULES.get_or_init(|| parse_rules(DEFAULT_RULES).expect("the shipped rules are valid"));
     let norm = normalise(text);
-    let mut guess: IntentGuess = classify_normalised(&norm);
+    let mut guess: IntentGuess = classify_with(model, &norm);
     if let Some(intent) = intent.filter(|&i| i != guess.intent) {
         guess.intent = intent;
         guess.confidence = 0.9;

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use casebot::domain::routing::signals::{first_decision, read_mood};
+use casebot::domain::routing::model::IntentModel;
+use casebot::domain::routing::signals::{first_decision_by, read_mood};
 use casebot::domain::routing::Intent;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -63,7 +64,7 @@ struct Retail {
     flags: [(f64, f64); 3],
 }
 
-fn retail(data: &Path) -> anyhow::Result<Retail> {
+fn retail(data: &Path, model: &IntentModel) -> anyhow::Result<Retail> {
     let names = [
         "customer_text",
         "intent",
@@ -77,7 +78,7 @@ fn retail(data: &Path) -> anyhow::Result<Retail> {
     let mut counts = [Counts::default(); 3];
     for record in reader.records() {
         let record = record?;
-        let d = first_decision(&record[text]);
+        let d = first_decision_by(model, &record[text], None);
         rows += 1;
         right += u32::from(d.intent.as_str() == &record[intent]);
         let pairs = [
@@ -103,7 +104,7 @@ fn retail(data: &Path) -> anyhow::Result<Retail> {
 
 /// Scores intents on the mapped rows with an exact or close fit, and frustration on airline tweets
 /// whose sentiment label has a confidence of at least 0.99.
-pub fn run(data: &Path) -> anyhow::Result<Report> {
+pub fn run(data: &Path, model: &IntentModel) -> anyhow::Result<Report> {
     let (mut reader, cols) = open_csv(
         &data.join("mapping/unified_labeled_eval.csv"),
         ["text", "our_intent", "fit"],
@@ -118,7 +119,10 @@ pub fn run(data: &Path) -> anyhow::Result<Report> {
         }
         rows += 1;
         let gold = record[intent_col].to_owned();
-        let guess = first_decision(&record[text_col]).intent.as_str().to_owned();
+        let guess = first_decision_by(model, &record[text_col], None)
+            .intent
+            .as_str()
+            .to_owned();
         if guess == gold {
             per_intent.entry(gold).or_default().tp += 1;
         } else {
@@ -160,7 +164,7 @@ pub fn run(data: &Path) -> anyhow::Result<Report> {
         frustration_recall: ratio(caught, negatives),
         positives,
         frustration_false_positive_rate: ratio(flagged, positives),
-        retail: retail(data)?,
+        retail: retail(data, model)?,
     })
 }
 
