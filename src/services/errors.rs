@@ -2,10 +2,10 @@
 //! tried: [`ActionError::for_people`]. Adapters show that text (Discord privately, the dashboard
 //! on the page, the command line on stderr) and never a database error.
 
-use crate::domain::StaffId;
 use crate::domain::ids::CaseId;
 use crate::domain::phone::PhoneError;
 use crate::domain::staff::AuthError;
+use crate::domain::StaffId;
 use crate::domain::TransitionError;
 use crate::store::StoreError;
 

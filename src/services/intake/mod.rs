@@ -18,8 +18,8 @@ use crate::domain::message::{prepare_text, sha256_hex, PreparedText};
 use crate::domain::personal::{redact_personal, PersonalData};
 use crate::domain::policy::IntakePolicy;
 use crate::domain::routing::decide::{hold_escalation, Decision};
-use crate::domain::{Applied, CaseId, CaseState, ChannelKind, InboundMessage};
 use crate::domain::views::DmCursor;
+use crate::domain::{Applied, CaseId, CaseState, ChannelKind, InboundMessage};
 use crate::store::{Store, StoreError};
 
 pub use record::Routed;
@@ -128,7 +128,11 @@ impl IntakeService {
 
     /// Where to resume reading each customer's DMs after a restart: every customer whose case a
     /// new DM could still join (active, or resolved since `since`).
-    pub async fn dm_cursors(&self, platform: &str, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<DmCursor>, StoreError> {
+    pub async fn dm_cursors(
+        &self,
+        platform: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<DmCursor>, StoreError> {
         self.store.dm_cursors(platform, since).await
     }
 

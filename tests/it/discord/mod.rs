@@ -16,7 +16,9 @@ use casebot::domain::ids::{CaseId, UserId};
 use casebot::secrets::Secret;
 use casebot::services::outbox::LocalBudget;
 use casebot::store::Backend;
-use casebot_sandbox::{Answer, Message, Options, Sandbox, LEAD_ROLE, QUEUE_CHANNEL, STAFF_GUILD, STAFF_ROLE};
+use casebot_sandbox::{
+    Answer, Message, Options, Sandbox, LEAD_ROLE, QUEUE_CHANNEL, STAFF_GUILD, STAFF_ROLE,
+};
 use serde_json::Value;
 
 use crate::support::app::{Setup, TestApp};
@@ -48,11 +50,15 @@ impl Bot {
     pub async fn with(backend: Backend, world: World) -> Option<Bot> {
         let mut setup = world.setup;
         setup.live_clock = true;
-        setup.limits = setup.limits.or(Some(casebot::domain::policy::LimitSettings::unlimited()));
+        setup.limits = setup
+            .limits
+            .or(Some(casebot::domain::policy::LimitSettings::unlimited()));
         let t = TestApp::with(backend, setup).await?;
         let mut options = world.sandbox;
         options.message_content_intent |= world.message_content;
-        let sandbox = Sandbox::start_with(options).await.expect("the sandbox starts");
+        let sandbox = Sandbox::start_with(options)
+            .await
+            .expect("the sandbox starts");
         let settings = DiscordSettings {
             staff_guild: STAFF_GUILD,
             queue_channel: QUEUE_CHANNEL,
@@ -61,22 +67,39 @@ impl Bot {
             note_prefix: t.app.config.discord.note_prefix.clone(),
             message_content: world.message_content,
         };
-        let mut bot = Bot { t, sandbox, settings, running: None };
+        let mut bot = Bot {
+            t,
+            sandbox,
+            settings,
+            running: None,
+        };
         bot.connect().await;
         Some(bot)
     }
 
     pub fn connection(&self) -> Connection {
-        Connection { token: Secret::new(casebot_sandbox::TOKEN), base_url: Some(self.sandbox.base_url()), shards: None }
+        Connection {
+            token: Secret::new(casebot_sandbox::TOKEN),
+            base_url: Some(self.sandbox.base_url()),
+            shards: None,
+        }
     }
 
     /// Connects the bot and waits for the gateway's READY.
     pub async fn connect(&mut self) {
         let budget = Arc::new(LocalBudget(self.t.app.limits.clone()));
-        let running = discord::start(&self.t.app, self.settings.clone(), self.connection(), budget)
-            .await
-            .expect("the bot starts");
-        assert!(discord::wait_until_ready(&running, PATIENCE).await, "the bot connected to the gateway");
+        let running = discord::start(
+            &self.t.app,
+            self.settings.clone(),
+            self.connection(),
+            budget,
+        )
+        .await
+        .expect("the bot starts");
+        assert!(
+            discord::wait_until_ready(&running, PATIENCE).await,
+            "the bot connected to the gateway"
+        );
         self.running = Some(running);
     }
 
@@ -95,7 +118,10 @@ impl Bot {
 
     /// Waits until `check` holds; fails the test, naming `what`, when it never does.
     pub async fn wait(&self, what: &str, check: impl FnMut(&Sandbox) -> bool) {
-        assert!(self.sandbox.wait_for(PATIENCE, check).await, "timed out waiting until {what}");
+        assert!(
+            self.sandbox.wait_for(PATIENCE, check).await,
+            "timed out waiting until {what}"
+        );
     }
 
     /// Waits a moment for anything still on its way, for tests that check something did not
@@ -115,7 +141,11 @@ impl Bot {
     /// A new person on the staff server with the staff (or lead) role.
     pub fn staff_member(&self, name: &str, lead: bool) -> u64 {
         let id = self.sandbox.person(name);
-        self.sandbox.join(STAFF_GUILD, id, &[if lead { LEAD_ROLE } else { STAFF_ROLE }]);
+        self.sandbox.join(
+            STAFF_GUILD,
+            id,
+            &[if lead { LEAD_ROLE } else { STAFF_ROLE }],
+        );
         id
     }
 
@@ -123,7 +153,14 @@ impl Bot {
     pub async fn case_of(&self, user: u64) -> CaseId {
         let id = UserId::new(user.to_string());
         for _ in 0..250 {
-            if let Some(case) = self.t.app.store.latest_case_of_user("discord", &id).await.unwrap() {
+            if let Some(case) = self
+                .t
+                .app
+                .store
+                .latest_case_of_user("discord", &id)
+                .await
+                .unwrap()
+            {
                 return case;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -134,14 +171,20 @@ impl Bot {
     /// The case's card in the queue channel, once posted.
     pub async fn card(&self, case: CaseId) -> Message {
         let title = format!("Case #{case}");
-        self.wait("the case's card is posted", |s| card_in(s, &title).is_some()).await;
+        self.wait("the case's card is posted", |s| {
+            card_in(s, &title).is_some()
+        })
+        .await;
         card_in(&self.sandbox, &title).expect("the card")
     }
 
     /// A customer who writes in DM and is handed to a person: their id, case and card.
     pub async fn escalated(&self, name: &str) -> (u64, CaseId, Message) {
         let customer = self.sandbox.person(name);
-        self.sandbox.dm(customer, "Someone hacked my account and changed my password, I need a person now");
+        self.sandbox.dm(
+            customer,
+            "Someone hacked my account and changed my password, I need a person now",
+        );
         let case = self.case_of(customer).await;
         let card = self.card(case).await;
         (customer, case, card)
@@ -151,7 +194,10 @@ impl Bot {
     pub async fn thread_of(&self, case: CaseId) -> u64 {
         for _ in 0..250 {
             let view = self.t.app.cards.view(case).await.unwrap();
-            if let Some(thread) = view.and_then(|v| v.projection.thread_id).and_then(|t| t.parse().ok()) {
+            if let Some(thread) = view
+                .and_then(|v| v.projection.thread_id)
+                .and_then(|t| t.parse().ok())
+            {
                 return thread;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -161,30 +207,47 @@ impl Bot {
 
     /// `user` clicks `custom_id` on `message` and the bot answers: the answer.
     pub async fn click(&self, user: u64, message: u64, custom_id: &str) -> Answer {
-        let click = self.sandbox.click(user, message, custom_id).expect("the button is offered");
+        let click = self
+            .sandbox
+            .click(user, message, custom_id)
+            .expect("the button is offered");
         self.answer_to(click).await
     }
 
     /// `user` runs `/name` in `channel` and the bot answers: the answer.
     pub async fn command(&self, user: u64, channel: u64, name: &str, options: Value) -> Answer {
-        let run = self.sandbox.command(user, channel, name, options).expect("the command is offered");
+        let run = self
+            .sandbox
+            .command(user, channel, name, options)
+            .expect("the command is offered");
         self.answer_to(run).await
     }
 
     pub async fn answer_to(&self, interaction: u64) -> Answer {
-        self.wait("the interaction is answered", |s| !s.interaction_answers(interaction).is_empty()).await;
+        self.wait("the interaction is answered", |s| {
+            !s.interaction_answers(interaction).is_empty()
+        })
+        .await;
         self.sandbox.interaction_answers(interaction).remove(0)
     }
 
     /// What the bot said to `user` in DM, oldest first.
     pub fn dms_to(&self, user: u64) -> Vec<String> {
-        self.sandbox.bot_dms(user).into_iter().map(|m| m.content).collect()
+        self.sandbox
+            .bot_dms(user)
+            .into_iter()
+            .map(|m| m.content)
+            .collect()
     }
 }
 
 /// The text of an answer (a message's content, or a modal's title).
 pub fn text_of(answer: &Answer) -> String {
-    answer.data["content"].as_str().or(answer.data["title"].as_str()).unwrap_or_default().to_owned()
+    answer.data["content"]
+        .as_str()
+        .or(answer.data["title"].as_str())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn card_in(sandbox: &Sandbox, title: &str) -> Option<Message> {

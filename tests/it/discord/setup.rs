@@ -15,7 +15,8 @@ async fn setup(sandbox: &Sandbox) -> (i32, String) {
         .output()
         .await
         .expect("casebot runs");
-    let printed = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
     (output.status.code().unwrap_or(-1), printed)
 }
 
@@ -24,10 +25,22 @@ async fn a_complete_staff_server_passes_setup_with_the_invite_url_and_why_each_p
     let sandbox = Sandbox::start().await.unwrap();
     let (code, printed) = setup(&sandbox).await;
     assert_eq!(code, 0, "{printed}");
-    assert!(printed.contains("everything casebot needs is in place"), "{printed}");
-    assert!(printed.contains("https://discord.com/oauth2/authorize?client_id="), "{printed}");
-    assert!(printed.contains("scope=bot") || printed.contains("scope=bot%20applications.commands"), "{printed}");
-    assert!(printed.contains("Manage Threads: to add the claimer"), "{printed}");
+    assert!(
+        printed.contains("everything casebot needs is in place"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("https://discord.com/oauth2/authorize?client_id="),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("scope=bot") || printed.contains("scope=bot%20applications.commands"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("Manage Threads: to add the claimer"),
+        "{printed}"
+    );
 }
 
 #[tokio::test]
@@ -36,7 +49,10 @@ async fn a_missing_permission_is_named_with_its_fix() {
     sandbox.set_bot_permissions(STAFF_GUILD, BOT_STAFF_DEFAULT & !MANAGE_THREADS);
     let (code, printed) = setup(&sandbox).await;
     assert_eq!(code, 1, "{printed}");
-    assert!(printed.contains("missing:") && printed.contains("Manage Threads"), "{printed}");
+    assert!(
+        printed.contains("missing:") && printed.contains("Manage Threads"),
+        "{printed}"
+    );
     assert!(printed.contains("fix:"), "{printed}");
 }
 
@@ -46,7 +62,10 @@ async fn a_missing_role_is_named_by_its_setting() {
     sandbox.remove_role(STAFF_GUILD, LEAD_ROLE);
     let (code, printed) = setup(&sandbox).await;
     assert_eq!(code, 1, "{printed}");
-    assert!(printed.contains("missing:") && printed.contains("discord.lead_role_id"), "{printed}");
+    assert!(
+        printed.contains("missing:") && printed.contains("discord.lead_role_id"),
+        "{printed}"
+    );
 }
 
 #[tokio::test]
@@ -55,5 +74,8 @@ async fn a_missing_queue_channel_is_named_by_its_setting() {
     sandbox.delete_channel(QUEUE_CHANNEL);
     let (code, printed) = setup(&sandbox).await;
     assert_eq!(code, 1, "{printed}");
-    assert!(printed.contains("missing:") && printed.contains("queue channel"), "{printed}");
+    assert!(
+        printed.contains("missing:") && printed.contains("queue channel"),
+        "{printed}"
+    );
 }

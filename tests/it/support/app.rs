@@ -30,13 +30,15 @@ pub struct TestClock {
 
 impl TestClock {
     pub fn at(time: DateTime<Utc>) -> TestClock {
-        TestClock { base: Mutex::new((time.trunc_subsecs(3), std::time::Instant::now())), live: false }
+        TestClock {
+            base: Mutex::new((time.trunc_subsecs(3), std::time::Instant::now())),
+            live: false,
+        }
     }
 
     pub fn advance(&self, by: Duration) {
         self.base.lock().unwrap().0 += by;
     }
-
 }
 
 impl Clock for TestClock {
@@ -102,7 +104,14 @@ impl TestApp {
         env.push(("DATABASE_URL".into(), db.url.clone()));
         let config = Config::load(None, env).expect("the test configuration loads");
         let clock = TestClock::at(setup.clock.unwrap_or_else(Utc::now));
-        let clock = Arc::new(if setup.live_clock { TestClock { live: true, ..clock } } else { clock });
+        let clock = Arc::new(if setup.live_clock {
+            TestClock {
+                live: true,
+                ..clock
+            }
+        } else {
+            clock
+        });
         let ports = Ports {
             orders: setup.orders,
             oracle: None,
