@@ -5,6 +5,7 @@ pub mod blend;
 pub mod classify;
 mod cue_gate;
 pub mod decide;
+pub mod escalation;
 pub mod flows;
 pub mod intent;
 pub mod model;
