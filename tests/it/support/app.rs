@@ -12,7 +12,7 @@ use casebot::domain::ids::{CaseId, StaffId, UserId};
 use casebot::domain::policy::LimitSettings;
 use casebot::domain::staff::{Role, StaffMember};
 use casebot::domain::views::{CaseView, OutboxEntry};
-use casebot::domain::{Actor, Case, CaseAction, ChannelKind, InboundMessage};
+use casebot::domain::{Actor, Case, ChannelKind, InboundMessage};
 use casebot::orders::OrderSource;
 use casebot::services::intake::Handled;
 use casebot::services::Clock;
