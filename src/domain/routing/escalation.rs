@@ -175,6 +175,6 @@ mod tests {
 
     #[test]
     fn a_small_amount_and_a_short_wait_are_not_signals() {
-        assert!(signals("waited 2 days for a $20 kettle").is_empty());
+        assert!(signals("a $20 kettle, ordered 2 days ago").is_empty());
     }
 }

@@ -1,9 +1,17 @@
 //! Tests of the routing rules: parsing and checking, and every default rule.
 
 use super::*;
+use crate::domain::routing::escalation::Signal;
 
 fn defaults() -> Vec<Rule> {
     parse_rules(DEFAULT_RULES).expect("the shipped rules are valid")
+}
+
+fn with(intent: Intent, signal: Signal) -> Facts {
+    Facts {
+        signals: vec![signal],
+        ..facts(intent)
+    }
 }
 
 fn facts(intent: Intent) -> Facts {
@@ -52,12 +60,79 @@ fn default_rules_route_each_case_as_documented() {
             Priority::Urgent,
         ),
         (
-            "phishing",
+            "phishing report",
             facts(Intent::PhishingReport),
+            Some(Flow::GeneralHelp),
+            false,
+            false,
+            Priority::Normal,
+        ),
+        (
+            "phishing with details given away",
+            with(Intent::PhishingReport, Signal::GaveDetails),
             None,
             false,
             true,
             Priority::Urgent,
+        ),
+        (
+            "asked for a person",
+            with(Intent::Refund, Signal::AsksForPerson),
+            Some(Flow::Refund),
+            true,
+            false,
+            Priority::Normal,
+        ),
+        (
+            "strong anger",
+            with(Intent::LateDelivery, Signal::Anger),
+            Some(Flow::Tracking),
+            false,
+            true,
+            Priority::High,
+        ),
+        (
+            "stuck",
+            with(Intent::Refund, Signal::Stuck),
+            Some(Flow::Refund),
+            false,
+            true,
+            Priority::High,
+        ),
+        (
+            "high value item",
+            with(Intent::MissingDelivery, Signal::HighValueItem),
+            Some(Flow::MissingDelivery),
+            false,
+            true,
+            Priority::High,
+        ),
+        (
+            "high value item on a question is no hand-over",
+            with(Intent::ProductQuestion, Signal::HighValueItem),
+            Some(Flow::GeneralHelp),
+            false,
+            false,
+            Priority::Normal,
+        ),
+        (
+            "exception or dispute",
+            with(Intent::Refund, Signal::Exception),
+            Some(Flow::Refund),
+            false,
+            true,
+            Priority::Normal,
+        ),
+        (
+            "urgent",
+            Facts {
+                urgency: true,
+                ..facts(Intent::OrderTracking)
+            },
+            Some(Flow::Tracking),
+            false,
+            true,
+            Priority::High,
         ),
         (
             "first human request",
@@ -161,7 +236,7 @@ fn security_routing_carries_the_safety_notice() {
         .safety_notice
         .unwrap()
         .contains("never ask for your password"));
-    assert_eq!(r.matched, ["security"]);
+    assert_eq!(r.matched, ["phishing report"]);
 }
 
 #[test]

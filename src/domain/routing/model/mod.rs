@@ -68,8 +68,9 @@ impl IntentModel {
         let mut z = self.bias.clone();
         for &(bucket, value) in features {
             let row = &self.weights[bucket as usize * k..][..k];
+            let value = value * self.scale;
             for (acc, &w) in z.iter_mut().zip(row) {
-                *acc += f32::from(w) * self.scale * value;
+                *acc += f32::from(w) * value;
             }
         }
         let top = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
