@@ -98,7 +98,8 @@ impl App {
             config.routing.rules.clone(),
             config.routing.flows(),
         )
-        .with_order_pattern(config.routing.order_number_pattern.clone());
+        .with_order_pattern(config.routing.order_number_pattern.clone())
+        .with_model(config.routing.model());
         if let Some(oracle) = oracle {
             router = router.with_oracle(oracle);
         }

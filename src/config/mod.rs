@@ -17,7 +17,9 @@ use sections::{
     seal_policy, server_addr, sla_policy, RawAudit, RawDiscord, RawLimits, RawLlm, RawOrders,
     RawQueue, RawRouting, RawServer, RawSla,
 };
-pub use sections::{DiscordIds, LlmSettings, OrdersSettings, QueueConfig, RoutingSettings};
+pub use sections::{
+    load_model, DiscordIds, LlmSettings, OrdersSettings, QueueConfig, RoutingSettings,
+};
 
 /// The defaults shipped with casebot. Being compiled in, they also list every key that exists.
 pub const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -40,6 +42,12 @@ pub enum ConfigError {
         origin: String,
         #[source]
         source: crate::domain::routing::rules::RuleError,
+    },
+    #[error("intent model {path}: {source}")]
+    Model {
+        path: String,
+        #[source]
+        source: crate::domain::routing::model::ModelError,
     },
 }
 

@@ -27,6 +27,9 @@ pub struct RoutingSettings {
     pub auto_refund_cap_cents: i64,
     /// How order numbers look in customer text.
     pub order_number_pattern: regex::Regex,
+    pub model_file: Option<std::path::PathBuf>,
+    /// The intent model read from `model_file`; `None` means the built-in one.
+    pub custom_model: Option<std::sync::Arc<crate::domain::routing::model::IntentModel>>,
 }
 
 /// Where order data comes from.
@@ -50,6 +53,7 @@ pub(super) struct RawRouting {
     high_value_dollars: i64,
     auto_refund_cap_dollars: i64,
     order_number_pattern: String,
+    model_file: String,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +73,13 @@ pub(super) struct RawLlm {
 }
 
 impl RoutingSettings {
+    /// The intent model to classify with.
+    pub fn model(&self) -> std::sync::Arc<crate::domain::routing::model::IntentModel> {
+        self.custom_model
+            .clone()
+            .unwrap_or_else(crate::domain::routing::model::IntentModel::builtin)
+    }
+
     /// The self-service flows' thresholds.
     pub fn flows(&self) -> crate::domain::routing::flows::FlowPolicy {
         crate::domain::routing::flows::FlowPolicy {
@@ -106,9 +117,18 @@ pub(super) fn routing_settings(raw: RawRouting) -> Result<RoutingSettings, Confi
             "a regular expression",
         )
     })?;
+    let model_file = Some(raw.model_file.trim())
+        .filter(|f| !f.is_empty())
+        .map(std::path::PathBuf::from);
+    let custom_model = match &model_file {
+        Some(path) => Some(std::sync::Arc::new(load_model(path)?)),
+        None => None,
+    };
     Ok(RoutingSettings {
         rules_file,
         rules,
+        model_file,
+        custom_model,
         order_number_pattern,
         late_after_days: in_range("routing.late_after_days", raw.late_after_days, 0, 365)?,
         missing_wait_hours: in_range("routing.missing_wait_hours", raw.missing_wait_hours, 1, 720)?,
@@ -124,6 +144,22 @@ pub(super) fn routing_settings(raw: RawRouting) -> Result<RoutingSettings, Confi
             0,
             100_000,
         )? * 100,
+    })
+}
+
+/// Reads and checks an intent model file (`routing.model_file` or `--model`).
+pub fn load_model(
+    path: &std::path::Path,
+) -> Result<crate::domain::routing::model::IntentModel, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|e| ConfigError::File {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    crate::domain::routing::model::IntentModel::from_bytes(&bytes).map_err(|source| {
+        ConfigError::Model {
+            path: path.display().to_string(),
+            source,
+        }
     })
 }
 

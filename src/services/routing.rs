@@ -10,11 +10,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::routing::classify::{classify_normalised, normalise, IntentGuess};
+use crate::domain::routing::classify::{classify_with, normalise, IntentGuess};
 use crate::domain::routing::decide::{
     self, BillingLookup, Decision, OrderLookup, Situation, WriteOutcome,
 };
 use crate::domain::routing::flows::{Flow, FlowPolicy};
+use crate::domain::routing::model::IntentModel;
 use crate::domain::routing::rules::Rule;
 use crate::domain::routing::signals::{read_mood_normalised, Mood};
 use crate::domain::routing::Intent;
@@ -43,6 +44,7 @@ pub struct Router {
     policy: FlowPolicy,
     /// The shop's order-number format; by default the classifier's own.
     order_pattern: Option<regex::Regex>,
+    model: Arc<IntentModel>,
 }
 
 /// What order writes already did for this message, so that deciding again after a conflict
@@ -57,7 +59,14 @@ impl Router {
             rules: Arc::new(rules),
             policy,
             order_pattern: None,
+            model: IntentModel::builtin(),
         }
+    }
+
+    /// Classifies with `model` instead of the built-in intent model.
+    pub fn with_model(mut self, model: Arc<IntentModel>) -> Router {
+        self.model = model;
+        self
     }
 
     /// Recognises order numbers with `pattern` instead of the default retailer format.
@@ -83,7 +92,7 @@ impl Router {
     pub async fn read(&self, text: &str) -> Reading {
         // Lower-case once; the classifier, the mood and the order-number pattern all read it.
         let norm = normalise(text);
-        let local = classify_normalised(&norm);
+        let local = classify_with(&self.model, &norm);
         let intent = decide_intent(&local, self.oracle.as_deref(), text).await;
         let mood = read_mood_normalised(text, &norm);
         Reading {

@@ -81,6 +81,7 @@ pub fn choose(rules: &[Rule], s: &Situation) -> Routing {
             intent: Some(s.intent),
             frustration: s.mood.frustration,
             urgency: s.mood.urgency,
+            signals: s.mood.signals.clone(),
             order_value_cents: s.order.order().map(|o| o.total_cents),
             human_requests: s.human_requests(),
             contacts_about_order: s.contacts_about_order,

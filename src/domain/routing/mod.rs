@@ -1,10 +1,14 @@
 //! Understanding a customer message and deciding what to do with it: the intents, the local
 //! classifier and mood signals, the routing rules kept as data, and the self-service flows.
 
+pub mod blend;
 pub mod classify;
+mod cue_gate;
 pub mod decide;
+pub mod escalation;
 pub mod flows;
 pub mod intent;
+pub mod model;
 pub mod rules;
 pub mod sentiment;
 pub mod signals;

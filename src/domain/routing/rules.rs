@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
+use super::escalation::Signal;
 use super::flows::Flow;
 use super::intent::Intent;
 use crate::domain::case::Priority;
@@ -40,6 +41,8 @@ struct RawRule {
     intents: Vec<String>,
     #[serde(default)]
     mood: Vec<String>,
+    #[serde(default)]
+    signals: Vec<String>,
     order_value_above: Option<f64>,
     human_requests_at_least: Option<i64>,
     contacts_about_order_at_least: Option<i64>,
@@ -67,6 +70,8 @@ pub struct Rule {
     pub intents: BTreeSet<Intent>,
     pub on_frustration: bool,
     pub on_urgency: bool,
+    /// The rule holds when the message shows any of these (none: always).
+    pub signals: BTreeSet<Signal>,
     pub order_value_above_cents: Option<i64>,
     pub human_requests_at_least: Option<u32>,
     pub contacts_about_order_at_least: Option<u32>,
@@ -84,6 +89,8 @@ pub struct Facts {
     pub intent: Option<Intent>,
     pub frustration: bool,
     pub urgency: bool,
+    /// The escalation signals read from the message.
+    pub signals: Vec<Signal>,
     pub order_value_cents: Option<i64>,
     pub human_requests: u32,
     pub contacts_about_order: u32,
@@ -135,6 +142,19 @@ fn check(index: usize, raw: RawRule) -> Result<Rule, RuleError> {
             return Err(fail("mood", problem));
         }
     }
+    let signals = raw
+        .signals
+        .iter()
+        .map(|s| {
+            s.parse().map_err(|_| {
+                let known: Vec<&str> = Signal::ALL.iter().map(|s| s.as_str()).collect();
+                fail(
+                    "signals",
+                    format!("unknown signal {s:?}: expected one of {known:?}"),
+                )
+            })
+        })
+        .collect::<Result<BTreeSet<Signal>, _>>()?;
     let order_value_above_cents = match raw.order_value_above {
         Some(v) if !(v.is_finite() && v >= 0.0) => {
             return Err(fail(
@@ -176,6 +196,7 @@ fn check(index: usize, raw: RawRule) -> Result<Rule, RuleError> {
         intents,
         on_frustration: raw.mood.iter().any(|m| m == "frustration"),
         on_urgency: raw.mood.iter().any(|m| m == "urgency"),
+        signals,
         order_value_above_cents,
         human_requests_at_least: count("human_requests_at_least", raw.human_requests_at_least)?,
         contacts_about_order_at_least: count(
@@ -208,7 +229,9 @@ impl Rule {
         let contacts_ok = self
             .contacts_about_order_at_least
             .is_none_or(|n| facts.contacts_about_order >= n);
-        intent_ok && mood_ok && value_ok && humans_ok && contacts_ok
+        let signals_ok =
+            self.signals.is_empty() || self.signals.iter().any(|s| facts.signals.contains(s));
+        intent_ok && mood_ok && signals_ok && value_ok && humans_ok && contacts_ok
     }
 }
 
@@ -253,200 +276,5 @@ pub fn route(rules: &[Rule], facts: &Facts) -> Routing {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn defaults() -> Vec<Rule> {
-        parse_rules(DEFAULT_RULES).expect("the shipped rules are valid")
-    }
-
-    fn facts(intent: Intent) -> Facts {
-        Facts {
-            intent: Some(intent),
-            ..Facts::default()
-        }
-    }
-
-    #[test]
-    fn default_rules_route_each_case_as_documented() {
-        struct Case {
-            facts: Facts,
-            flow: Option<Flow>,
-            offer_human: bool,
-            escalate: bool,
-            priority: Priority,
-        }
-        let upset = Facts {
-            frustration: true,
-            ..facts(Intent::OrderTracking)
-        };
-        let pricey_missing = Facts {
-            order_value_cents: Some(90_000),
-            ..facts(Intent::MissingDelivery)
-        };
-        let cheap_missing = Facts {
-            order_value_cents: Some(2_000),
-            ..facts(Intent::MissingDelivery)
-        };
-        let third_contact = Facts {
-            contacts_about_order: 3,
-            ..facts(Intent::OrderTracking)
-        };
-        let asked_twice = Facts {
-            human_requests: 2,
-            ..facts(Intent::HumanRequest)
-        };
-        let table = [
-            (
-                "security",
-                facts(Intent::AccountSecurity),
-                None,
-                false,
-                true,
-                Priority::Urgent,
-            ),
-            (
-                "phishing",
-                facts(Intent::PhishingReport),
-                None,
-                false,
-                true,
-                Priority::Urgent,
-            ),
-            (
-                "first human request",
-                facts(Intent::HumanRequest),
-                Some(Flow::GeneralHelp),
-                true,
-                false,
-                Priority::Normal,
-            ),
-            (
-                "second human request",
-                asked_twice,
-                None,
-                false,
-                true,
-                Priority::Normal,
-            ),
-            (
-                "repeat contact",
-                third_contact,
-                Some(Flow::Tracking),
-                true,
-                false,
-                Priority::High,
-            ),
-            (
-                "frustration",
-                upset,
-                Some(Flow::Tracking),
-                true,
-                false,
-                Priority::High,
-            ),
-            (
-                "high value",
-                pricey_missing,
-                Some(Flow::MissingDelivery),
-                true,
-                false,
-                Priority::High,
-            ),
-            (
-                "low value",
-                cheap_missing,
-                Some(Flow::MissingDelivery),
-                false,
-                false,
-                Priority::Normal,
-            ),
-            (
-                "billing",
-                facts(Intent::BillingSubscription),
-                Some(Flow::BillingRefund),
-                false,
-                false,
-                Priority::Normal,
-            ),
-            (
-                "address",
-                facts(Intent::AddressChange),
-                Some(Flow::AddressChange),
-                false,
-                false,
-                Priority::Normal,
-            ),
-            (
-                "other",
-                facts(Intent::Other),
-                Some(Flow::GeneralHelp),
-                false,
-                false,
-                Priority::Normal,
-            ),
-        ]
-        .map(|(name, facts, flow, offer_human, escalate, priority)| {
-            (
-                name,
-                Case {
-                    facts,
-                    flow,
-                    offer_human,
-                    escalate,
-                    priority,
-                },
-            )
-        });
-        let rules = defaults();
-        for (name, case) in table {
-            let r = route(&rules, &case.facts);
-            assert_eq!(r.flow, case.flow, "{name}: {r:?}");
-            assert_eq!(r.offer_human, case.offer_human, "{name}: {r:?}");
-            assert_eq!(r.escalate, case.escalate, "{name}: {r:?}");
-            assert_eq!(r.priority, case.priority, "{name}: {r:?}");
-        }
-    }
-
-    #[test]
-    fn security_routing_carries_the_safety_notice() {
-        let r = route(&defaults(), &facts(Intent::PhishingReport));
-        assert!(r
-            .safety_notice
-            .unwrap()
-            .contains("never ask for your password"));
-        assert_eq!(r.matched, ["security"]);
-    }
-
-    #[test]
-    fn an_unknown_intent_is_refused_naming_rule_and_field() {
-        let err = parse_rules("[[rule]]\nname = \"x\"\nintents = [\"shipping\"]\n").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "routing rule #1 (\"x\"), field `intents`: unknown intent \"shipping\""
-        );
-    }
-
-    #[test]
-    fn an_unknown_action_is_refused() {
-        let err = parse_rules("[[rule]]\nname = \"x\"\nteleport = true\n").unwrap_err();
-        assert!(err.to_string().contains("teleport"), "{err}");
-    }
-
-    #[test]
-    fn a_bad_number_is_refused_naming_the_field() {
-        let err = parse_rules("[[rule]]\nname = \"x\"\norder_value_above = -5.0\n").unwrap_err();
-        assert!(err.to_string().contains("`order_value_above`"), "{err}");
-        let err = parse_rules("[[rule]]\nname = \"y\"\nhuman_requests_at_least = 0\n").unwrap_err();
-        assert!(err.to_string().contains("#1 (\"y\")"), "{err}");
-    }
-
-    #[test]
-    fn unknown_flows_and_priorities_are_refused() {
-        let err = parse_rules("[[rule]]\nname = \"x\"\nflow = \"magic\"\n").unwrap_err();
-        assert!(err.to_string().contains("unknown flow \"magic\""), "{err}");
-        let text = "[[rule]]\nname = \"x\"\nescalate = { priority = \"asap\", reason = \"r\" }\n";
-        let err = parse_rules(text).unwrap_err();
-        assert!(err.to_string().contains("`escalate.priority`"), "{err}");
-    }
-}
+#[path = "rules_tests.rs"]
+mod tests;

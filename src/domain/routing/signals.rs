@@ -7,8 +7,10 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::Serialize;
 
-use super::classify::{classify_normalised, normalise, pattern, IntentGuess};
+use super::classify::{classify_with, normalise, pattern, IntentGuess};
+use super::escalation::{read_signals, Signal};
 use super::intent::Intent;
+use super::model::IntentModel;
 use super::rules::{parse_rules, route, Facts, Rule, DEFAULT_RULES};
 use crate::domain::case::Priority;
 
@@ -51,6 +53,8 @@ pub struct Mood {
     pub urgency: bool,
     /// Which cues fired, for the audit trail and the staff card.
     pub cues: Vec<&'static str>,
+    /// What the guide's escalation criteria look for (see [`super::escalation`]).
+    pub signals: Vec<Signal>,
 }
 
 /// True when at least three words of three or more letters are in capitals and they make up half
@@ -115,6 +119,7 @@ pub fn read_mood_normalised(text: &str, norm: &str) -> Mood {
         frustration,
         urgency,
         cues,
+        signals: read_signals(text, norm),
     }
 }
 
@@ -140,11 +145,16 @@ pub fn first_decision(text: &str) -> FirstDecision {
 
 /// The same decision with the intent named by someone else (the LLM backend) when it is given.
 pub fn first_decision_with(text: &str, intent: Option<Intent>) -> FirstDecision {
+    first_decision_by(&IntentModel::builtin(), text, intent)
+}
+
+/// The same decision with a given intent model.
+pub fn first_decision_by(model: &IntentModel, text: &str, intent: Option<Intent>) -> FirstDecision {
     static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
     let rules =
         RULES.get_or_init(|| parse_rules(DEFAULT_RULES).expect("the shipped rules are valid"));
     let norm = normalise(text);
-    let mut guess: IntentGuess = classify_normalised(&norm);
+    let mut guess: IntentGuess = classify_with(model, &norm);
     if let Some(intent) = intent.filter(|&i| i != guess.intent) {
         guess.intent = intent;
         guess.confidence = 0.9;
@@ -154,12 +164,15 @@ pub fn first_decision_with(text: &str, intent: Option<Intent>) -> FirstDecision 
         intent: Some(guess.intent),
         frustration: mood.frustration,
         urgency: mood.urgency,
+        signals: mood.signals.clone(),
         order_value_cents: None,
         human_requests: u32::from(guess.intent == Intent::HumanRequest),
         contacts_about_order: 0,
         tags: Vec::new(),
     };
     let routing = route(rules, &facts);
+    let asked_for_person =
+        guess.intent == Intent::HumanRequest || mood.signals.contains(&Signal::AsksForPerson);
     let mut reasons = routing.reasons;
     if let Some(flow) = routing.flow {
         reasons.push(format!("self-service: {flow}"));
@@ -176,7 +189,10 @@ pub fn first_decision_with(text: &str, intent: Option<Intent>) -> FirstDecision 
         sentiment: mood.sentiment,
         frustration: mood.frustration,
         urgency: mood.urgency,
-        escalate: routing.escalate || routing.offer_human,
+        // A person offered because the customer asked for one counts as a hand-over: the guide
+        // labels such messages as escalations, and one click hands them over. A person offered
+        // for frustration alone does not.
+        escalate: routing.escalate || routing.offer_human && asked_for_person,
         priority: routing.priority,
         reasons,
     }

@@ -14,6 +14,10 @@ pub struct Cli {
     /// A TOML file whose keys override the built-in defaults.
     #[arg(long, global = true, env = "CASEBOT_CONFIG")]
     pub config: Option<PathBuf>,
+    /// An intent model from `casebot train`, instead of routing.model_file or the built-in one
+    /// (for classify, eval, run, demo, replay and every other command that routes messages).
+    #[arg(long, global = true)]
+    pub model: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -77,12 +81,34 @@ pub enum Command {
     /// Measure performance; see BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Train an intent model on labelled messages (CSV files, or folders of them), print its
+    /// cross-validated accuracy and macro-F1, and write it for --model or routing.model_file.
+    Train(TrainArgs),
     /// Score the classifier on the labelled data and print the figures as Markdown.
     Eval {
         /// The shared data folder.
         #[arg(long, default_value = "../shared/data")]
         data: PathBuf,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// CSV files with a header row, or folders whose .csv files are all read (in name order).
+    #[arg(long, required = true, num_args = 1..)]
+    pub labels: Vec<PathBuf>,
+    /// The column holding the message text.
+    #[arg(long, default_value = "text")]
+    pub text_column: String,
+    /// The column holding the intent name.
+    #[arg(long, default_value = "intent")]
+    pub intent_column: String,
+    /// Where to write the model.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Folds for cross-validation (2-20).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(2..=20))]
+    pub folds: u8,
 }
 
 #[derive(Debug, Args)]

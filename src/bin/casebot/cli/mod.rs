@@ -9,6 +9,7 @@ mod queue;
 mod routing;
 mod run;
 pub mod tools;
+mod train;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -35,7 +36,11 @@ pub fn main() -> ExitCode {
 /// Bad configuration (or a bad model or rules file) exits with 2, anything else with 1.
 fn report(err: &anyhow::Error) -> ExitCode {
     eprintln!("error: {err:#}");
-    if err.chain().any(|cause| cause.is::<ConfigError>()) {
+    let bad_input = |cause: &(dyn std::error::Error + 'static)| {
+        cause.is::<ConfigError>()
+            || cause.is::<casebot::domain::routing::model::labels::LabelError>()
+    };
+    if err.chain().any(bad_input) {
         ExitCode::from(2)
     } else {
         ExitCode::FAILURE
@@ -43,7 +48,11 @@ fn report(err: &anyhow::Error) -> ExitCode {
 }
 
 fn start(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config = Config::from_env(cli.config.as_deref())?;
+    let mut config = Config::from_env(cli.config.as_deref())?;
+    if let Some(path) = &cli.model {
+        config.routing.custom_model = Some(std::sync::Arc::new(casebot::config::load_model(path)?));
+        config.routing.model_file = Some(path.clone());
+    }
     casebot::telemetry::init(&config.log);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(dispatch(cli.command, config))

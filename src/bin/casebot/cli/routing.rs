@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use casebot::config::Config;
-use casebot::domain::routing::classify::classify_intent;
-use casebot::domain::routing::signals::first_decision_with;
+use casebot::domain::routing::classify::{classify_with, normalise};
+use casebot::domain::routing::signals::first_decision_by;
 use casebot::llm::{decide_intent, IntentOracle, LlmConfig, LlmIntent};
 
 use super::grammar::{ClassifyArgs, Command};
@@ -24,11 +24,15 @@ pub async fn without_database(
             Ok(Ok(ExitCode::SUCCESS))
         }
         Command::Classify(args) => {
-            classify(&args, oracle(config)?.as_deref(), out).await?;
+            classify(&args, config, oracle(config)?.as_deref(), out).await?;
+            Ok(Ok(ExitCode::SUCCESS))
+        }
+        Command::Train(args) => {
+            super::train::run(&args, out)?;
             Ok(Ok(ExitCode::SUCCESS))
         }
         Command::Eval { data } => {
-            let report = crate::tools::eval::run(&data)?;
+            let report = crate::tools::eval::run(&data, &config.routing.model())?;
             write!(out, "{}", report.markdown("cargo run --release -- eval"))?;
             Ok(Ok(ExitCode::SUCCESS))
         }
@@ -54,6 +58,7 @@ fn oracle(config: &Config) -> anyhow::Result<Option<Box<dyn IntentOracle>>> {
 /// replacement characters rather than refused.
 async fn classify(
     args: &ClassifyArgs,
+    config: &Config,
     oracle: Option<&dyn IntentOracle>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
@@ -67,12 +72,16 @@ async fn classify(
             buf
         }
     };
+    let model = &config.routing.model();
     for text in &texts(args, &input)? {
         let intent = match oracle {
-            Some(oracle) => Some(decide_intent(&classify_intent(text), Some(oracle), text).await),
+            Some(oracle) => {
+                let local = classify_with(model, &normalise(text));
+                Some(decide_intent(&local, Some(oracle), text).await)
+            }
             None => None,
         };
-        serde_json::to_writer(&mut *out, &first_decision_with(text, intent))?;
+        serde_json::to_writer(&mut *out, &first_decision_by(model, text, intent))?;
         out.write_all(b"\n")?;
     }
     Ok(())

@@ -6,24 +6,34 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use casebot::domain::routing::signals::{first_decision, read_mood};
+use casebot::domain::routing::model::IntentModel;
+use casebot::domain::routing::signals::{first_decision_by, read_mood};
 use casebot::domain::routing::Intent;
 
 #[derive(Debug, Default, Clone, Copy)]
-struct Counts {
-    tp: u32,
-    fp: u32,
-    fn_: u32,
+pub struct Counts {
+    pub tp: u32,
+    pub fp: u32,
+    pub fn_: u32,
 }
 
 impl Counts {
-    fn precision(&self) -> f64 {
+    /// Counts one decision against its gold label.
+    pub fn add(&mut self, gold: bool, predicted: bool) {
+        match (gold, predicted) {
+            (true, true) => self.tp += 1,
+            (true, false) => self.fn_ += 1,
+            (false, true) => self.fp += 1,
+            (false, false) => {}
+        }
+    }
+    pub fn precision(&self) -> f64 {
         ratio(self.tp, self.tp + self.fp)
     }
-    fn recall(&self) -> f64 {
+    pub fn recall(&self) -> f64 {
         ratio(self.tp, self.tp + self.fn_)
     }
-    fn f1(&self) -> f64 {
+    pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
         if p + r == 0.0 {
             0.0
@@ -51,59 +61,12 @@ pub struct Report {
     frustration_recall: f64,
     positives: u32,
     frustration_false_positive_rate: f64,
-    retail: Retail,
-}
-
-/// Figures on the labelled development set of real retail tweets.
-#[derive(Debug, Default)]
-struct Retail {
-    rows: u32,
-    intent_accuracy: f64,
-    /// (recall, precision) for escalate, frustration and urgency.
-    flags: [(f64, f64); 3],
-}
-
-fn retail(data: &Path) -> anyhow::Result<Retail> {
-    let names = [
-        "customer_text",
-        "intent",
-        "escalate",
-        "frustration",
-        "urgency",
-    ];
-    let (mut reader, [text, intent, escalate, frustration, urgency]) =
-        open_csv(&data.join("twcs/amazonhelp_dev_labels.csv"), names)?;
-    let (mut rows, mut right) = (0, 0);
-    let mut counts = [Counts::default(); 3];
-    for record in reader.records() {
-        let record = record?;
-        let d = first_decision(&record[text]);
-        rows += 1;
-        right += u32::from(d.intent.as_str() == &record[intent]);
-        let pairs = [
-            (escalate, d.escalate),
-            (frustration, d.frustration),
-            (urgency, d.urgency),
-        ];
-        for (count, (col, predicted)) in counts.iter_mut().zip(pairs) {
-            match (&record[col] == "yes", predicted) {
-                (true, true) => count.tp += 1,
-                (true, false) => count.fn_ += 1,
-                (false, true) => count.fp += 1,
-                (false, false) => {}
-            }
-        }
-    }
-    Ok(Retail {
-        rows,
-        intent_accuracy: ratio(right, rows),
-        flags: counts.map(|c| (c.recall(), c.precision())),
-    })
+    retail: Vec<super::eval_retail::RetailSet>,
 }
 
 /// Scores intents on the mapped rows with an exact or close fit, and frustration on airline tweets
 /// whose sentiment label has a confidence of at least 0.99.
-pub fn run(data: &Path) -> anyhow::Result<Report> {
+pub fn run(data: &Path, model: &IntentModel) -> anyhow::Result<Report> {
     let (mut reader, cols) = open_csv(
         &data.join("mapping/unified_labeled_eval.csv"),
         ["text", "our_intent", "fit"],
@@ -118,7 +81,10 @@ pub fn run(data: &Path) -> anyhow::Result<Report> {
         }
         rows += 1;
         let gold = record[intent_col].to_owned();
-        let guess = first_decision(&record[text_col]).intent.as_str().to_owned();
+        let guess = first_decision_by(model, &record[text_col], None)
+            .intent
+            .as_str()
+            .to_owned();
         if guess == gold {
             per_intent.entry(gold).or_default().tp += 1;
         } else {
@@ -160,12 +126,18 @@ pub fn run(data: &Path) -> anyhow::Result<Report> {
         frustration_recall: ratio(caught, negatives),
         positives,
         frustration_false_positive_rate: ratio(flagged, positives),
-        retail: retail(data)?,
+        retail: [
+            "twcs/amazonhelp_dev_labels.csv",
+            "twcs/amazonhelp_train_labels.csv",
+        ]
+        .iter()
+        .map(|f| super::eval_retail::score_file(data, f, model))
+        .collect::<anyhow::Result<_>>()?,
     })
 }
 
 /// Opens a CSV file and finds the named columns, saying which one is missing.
-fn open_csv<const N: usize>(
+pub fn open_csv<const N: usize>(
     path: &Path,
     names: [&str; N],
 ) -> anyhow::Result<(csv::Reader<std::fs::File>, [usize; N])> {
@@ -186,9 +158,11 @@ impl Report {
     /// The figures as a Markdown section.
     pub fn markdown(&self, command: &str) -> String {
         let mut out = format!(
-            "Produced by `{command}`.\n\n\
-             ## Intent ({} rows of `mapping/unified_labeled_eval.csv` with fit exact or close)\n\n\
+            "Produced by `{command}`.\n\n{}\n\
+             ## Third-party data (secondary)\n\n\
+             ### Intent ({} rows of `mapping/unified_labeled_eval.csv` with fit exact or close)\n\n\
              | intent | precision | recall | F1 | support |\n|---|---|---|---|---|\n",
+            super::eval_retail::markdown(&self.retail),
             self.rows
         );
         for intent in Intent::BY_PRECEDENCE {
@@ -204,7 +178,7 @@ impl Report {
         }
         out.push_str(&format!(
             "\n**Macro-F1: {:.3}** (over the intents present in the labels; target 0.85)\n\n\
-             ## Frustration (airline tweets)\n\n\
+             ### Frustration (airline tweets)\n\n\
              - recall on {} negative tweets labelled with confidence >= 0.99: **{:.3}** (target 0.75)\n\
              - flagged among {} positive tweets: **{:.3}** (target at most 0.15)\n",
             self.macro_f1,
@@ -212,22 +186,6 @@ impl Report {
             self.frustration_recall,
             self.positives,
             self.frustration_false_positive_rate
-        ));
-        let r = &self.retail;
-        out.push_str(&format!(
-            "\n## Real retail tweets (development set, {} rows of `twcs/amazonhelp_dev_labels.csv`)\n\n\
-             - intent accuracy: **{:.3}**\n\
-             - escalate: recall {:.3}, precision {:.3}\n\
-             - frustration: recall {:.3}, precision {:.3}\n\
-             - urgency: recall {:.3}, precision {:.3}\n",
-            r.rows,
-            r.intent_accuracy,
-            r.flags[0].0,
-            r.flags[0].1,
-            r.flags[1].0,
-            r.flags[1].1,
-            r.flags[2].0,
-            r.flags[2].1
         ));
         out
     }

@@ -5,5 +5,6 @@ pub mod bench;
 pub mod console;
 pub mod demo;
 pub mod eval;
+pub mod eval_retail;
 pub mod replay;
 pub mod sandbox_bot;

@@ -7,7 +7,8 @@ use std::time::Instant;
 use anyhow::Context;
 use serde::Serialize;
 
-use casebot::domain::routing::classify::{classify_intent, normalise};
+use casebot::domain::routing::classify::{classify_intent, normalise, read_cues};
+use casebot::domain::routing::model::IntentModel;
 use casebot::domain::routing::signals::{first_decision, read_mood};
 
 /// The outcome of `casebot bench classify`.
@@ -19,6 +20,10 @@ pub struct ClassifyBench {
     /// The two halves of a decision measured apart, to show where the time goes.
     pub intent_only_msgs_per_s: f64,
     pub mood_only_msgs_per_s: f64,
+    /// The learned model's scoring alone, and the precise cues alone (the classifier before
+    /// the model), on the same texts.
+    pub model_only_msgs_per_s: f64,
+    pub cues_only_msgs_per_s: f64,
     /// Lower-casing the same texts and nothing else: the floor any classifier pays.
     pub baseline_normalise_msgs_per_s: f64,
     pub source: String,
@@ -107,6 +112,13 @@ pub fn classify(data: &Path, rounds: usize) -> ClassifyBench {
     let mood_only = rate(&|t| {
         std::hint::black_box(read_mood(t));
     });
+    let model = IntentModel::builtin();
+    let model_only = rate(&|t| {
+        std::hint::black_box(model.log_probabilities(&normalise(t)));
+    });
+    let cues_only = rate(&|t| {
+        std::hint::black_box(read_cues(&normalise(t)));
+    });
     let baseline = rate(&|t| {
         std::hint::black_box(normalise(t));
     });
@@ -116,6 +128,8 @@ pub fn classify(data: &Path, rounds: usize) -> ClassifyBench {
         p99_us: p99 as f64 / 1_000.0,
         intent_only_msgs_per_s: intent_only,
         mood_only_msgs_per_s: mood_only,
+        model_only_msgs_per_s: model_only,
+        cues_only_msgs_per_s: cues_only,
         baseline_normalise_msgs_per_s: baseline,
         source,
     }
