@@ -5,7 +5,7 @@
 //! phrasing no list of phrases covers.
 
 use super::intent::Intent;
-use super::model::INTENTS;
+use super::model::{slot, INTENTS};
 
 /// Cue weight on account security at which security wins whatever else the message says.
 const SECURITY_CERTAIN: f32 = 5.0;
@@ -21,7 +21,7 @@ pub fn decide(log_p: &[f32; INTENTS], cues: &[f32; INTENTS], weight: f32) -> (In
     let scores = blend_scores(log_p, cues, weight);
     // Two independent security cues (an order not made and someone else in the account) settle
     // it: the guide puts security before every other need.
-    if cues[0] >= SECURITY_CERTAIN {
+    if cues[slot(Intent::AccountSecurity)] >= SECURITY_CERTAIN {
         return (Intent::AccountSecurity, 0.95);
     }
     let mut best = 0;
