@@ -39,6 +39,10 @@ impl Default for TrainOptions {
 /// The blend weights cross-validation chooses among.
 const CUE_WEIGHTS: [f32; 7] = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0];
 
+/// How far below the best cross-validated macro-F1 a larger cue weight may score and still be
+/// chosen.
+const CUE_WEIGHT_TOLERANCE: f64 = 0.005;
+
 /// Accuracy and macro-F1 (over the intents present in the gold labels).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Scores {
@@ -137,8 +141,16 @@ fn cross_validate(
         }
     }
     let scored: Vec<Scores> = predicted.iter().map(|p| score(&gold, p)).collect();
+    let top = scored
+        .iter()
+        .map(|s| s.macro_f1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    // The largest weight that scores within a hair of the best: the examples a model is trained
+    // on are easier for it than the messages it will meet, while a cue reads those the same, so
+    // where cross-validation cannot tell two weights apart the cues are given the larger say.
     let chosen = (0..CUE_WEIGHTS.len())
-        .max_by(|&a, &b| scored[a].macro_f1.total_cmp(&scored[b].macro_f1))
+        .rev()
+        .find(|&w| scored[w].macro_f1 >= top - CUE_WEIGHT_TOLERANCE)
         .expect("weights to choose from");
     CrossValidation {
         folds,
