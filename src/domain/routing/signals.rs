@@ -16,6 +16,12 @@ use crate::domain::case::Priority;
 
 /// Sentiment at or below this counts as frustration on its own.
 const NEGATIVE_SENTIMENT: f64 = -0.05;
+/// Compound sentiment at or below this, in a message that reads as frustrated, is strong anger
+/// even with no insult or swearing in it: under the labelling guide "hopeless service, still not
+/// delivered" is handed over as readily as a message that swears, while a mildly let-down
+/// "a bit disappointed it's late" (about -0.4) is not.
+const STRONGLY_NEGATIVE: f64 = -0.5;
+
 /// Cue weight at or above this counts as frustration whatever the sentiment.
 const CUES_ALONE: f32 = 1.0;
 
@@ -114,12 +120,17 @@ pub fn read_mood_normalised(text: &str, norm: &str) -> Mood {
     if urgency {
         cues.push("urgency");
     }
+    let mut signals = read_signals(text, norm);
+    if frustration && sentiment <= STRONGLY_NEGATIVE && !signals.contains(&Signal::Anger) {
+        // `Signal::Anger` comes first in the signals' order.
+        signals.insert(0, Signal::Anger);
+    }
     Mood {
         sentiment,
         frustration,
         urgency,
         cues,
-        signals: read_signals(text, norm),
+        signals,
     }
 }
 
@@ -246,5 +257,17 @@ mod tests {
         let d = first_decision("this is ridiculous, my package is 2 weeks late!!!");
         assert!(d.frustration && d.escalate);
         assert_eq!(d.priority, Priority::High);
+    }
+
+    #[test]
+    fn a_strongly_negative_frustrated_message_is_anger_without_an_insult() {
+        let mood = read_mood("very poor service, really upset and sad that my order never came");
+        assert!(mood.signals.contains(&Signal::Anger), "{mood:?}");
+    }
+
+    #[test]
+    fn mild_disappointment_is_not_anger() {
+        let mood = read_mood("a bit disappointed my parcel is late");
+        assert!(!mood.signals.contains(&Signal::Anger), "{mood:?}");
     }
 }
