@@ -46,7 +46,15 @@ fn patterns() -> &'static Patterns {
         sarcasm: pattern(r"#\w*(fail|suck|worst|notcool|never|shame|angry|disappoint|ruin|fraud|scam)\w*|\bnot!|\bthanks? for nothing\b|\b(don'?t|doesn'?t|do not|does not|never) (really )?care\b|\bcanned (response|reply)\b|\bform letters?\b"),
         leaving: pattern(r"\b(cancel(l?ing)? (my )?(account|membership|prime|subscription)|switch(ing)? to|never (again|(order|shop|buy|fly)(ing)? (from|with))|take my (business|money) elsewhere|lost a customer|last time i)\b"),
         trouble: pattern(r"\b(why|how come|what happened|seriously|delayed|delay|cancell?ed|lost|missing|broken|damaged|never|no one|nobody|waiting|waited|hold|stuck|stranded|missed|late|wrong|fail(ed|s)?|can'?t|cannot|won'?t|unable|problem|issue|complain\w*|refund)\b"),
-        urgency: pattern(r"\b(urgent(ly)?|asap|as soon as possible|immediately|right now|right away|emergency|deadline|medication|medicine|insulin|prescription|life or death|time sensitive)\b|\b(need|needed|must|have to|has to|required)\b.{0,40}\b(today|tonight|tomorrow|(by|before) (monday|tuesday|wednesday|thursday|friday|saturday|sunday|the weekend|christmas|\d))\b"),
+        // Time-critical: said outright, a medical need, a need tied to a close day or hour, or an
+        // occasion (a birthday, a flight) that is days away.
+        urgency: pattern(concat!(
+            r"\b(urgent(ly)?|asap|as soon as possible|immediate(ly)?|immidiate(ly)?|right now|right away|emergency|expedite|deadline|medication|medicine|insulin|prescription|life or death|time sensitive|sos|panic(king)?)\b",
+            r"|\b(need|needed|needs|must|have to|has to|required|want)\b.{0,40}\b(today|tonight|tomorrow|tmrw?|tomorow|by (the )?morning|(by|before) (monday|tuesday|wednesday|thursday|friday|saturday|sunday|the weekend|christmas|diwali|\d))\b",
+            r"|\b(birthday|wedding|anniversary|flight|trip|exam|interview|funeral)\b.{0,40}\b(today|tonight|tomorrow|tmrw?|this (week|weekend)|on \d{1,2}(st|nd|rd|th)?)\b",
+            r"|\b(today|tonight|tomorrow|tmrw?)\b.{0,40}\b(birthday|wedding|anniversary|flight|trip|exam|interview|funeral)\b",
+            r"|\b(paid|payed|pay|paying) (extra )?for (same|next|one)[- ]day\b"
+        )),
     })
 }
 
@@ -230,6 +238,20 @@ mod tests {
     fn deadlines_and_medication_are_urgent() {
         assert!(read_mood("I need my insulin delivered before Friday").urgency);
         assert!(read_mood("please help asap").urgency);
+    }
+
+    #[test]
+    fn an_occasion_days_away_or_a_paid_for_next_day_delivery_is_urgent() {
+        assert!(read_mood("it's a birthday present for tomorrow, where is it").urgency);
+        assert!(read_mood("i have a flight to catch tmrw and need it with me").urgency);
+        assert!(read_mood("paid extra for next day delivery and nothing").urgency);
+        assert!(read_mood("#sos my order is missing").urgency);
+    }
+
+    #[test]
+    fn a_plain_question_about_a_day_is_not_urgent() {
+        assert!(!read_mood("will my order arrive by friday?").urgency);
+        assert!(!read_mood("can i return a birthday present i was given?").urgency);
     }
 
     #[test]
