@@ -181,15 +181,39 @@ fn char_grams(
     }
 }
 
-/// Adds up repeated buckets, so that each appears once.
+/// Adds up repeated buckets, so that each appears once, keeping the order of first appearance.
+/// A dense scratch row per thread does it in one pass; sorting the features to merge them was a
+/// tenth of the time of a whole routing decision.
 fn merge(features: &mut Vec<(u32, f32)>) {
-    features.sort_unstable_by_key(|&(i, _)| i);
-    features.dedup_by(|later, kept| {
-        if later.0 == kept.0 {
-            kept.1 += later.1;
-            true
-        } else {
-            false
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with_borrow_mut(|sums| {
+        let needed = features
+            .iter()
+            .map(|&(i, _)| i as usize + 1)
+            .max()
+            .unwrap_or(0);
+        if sums.len() < needed {
+            sums.resize(needed, 0.0);
+        }
+        let mut kept = 0;
+        for at in 0..features.len() {
+            let (bucket, value) = features[at];
+            let sum = &mut sums[bucket as usize];
+            // Every feature value is positive, so a zero sum means not seen yet.
+            if *sum == 0.0 {
+                features[kept] = (bucket, 0.0);
+                kept += 1;
+            }
+            *sum += value;
+        }
+        features.truncate(kept);
+        for (bucket, value) in features.iter_mut() {
+            let sum = &mut sums[*bucket as usize];
+            *value = *sum;
+            // Left at zero for the next message.
+            *sum = 0.0;
         }
     });
 }
@@ -223,7 +247,10 @@ mod tests {
         let f = features(FeatureSpec::default(), "refund refund my refund please");
         let length: f32 = f.iter().map(|(_, v)| v * v).sum();
         assert!((length - 1.0).abs() < 1e-4);
-        assert!(f.windows(2).all(|w| w[0].0 < w[1].0));
+        let mut buckets: Vec<u32> = f.iter().map(|&(b, _)| b).collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        assert_eq!(buckets.len(), f.len(), "each bucket appears once");
     }
 
     #[test]
