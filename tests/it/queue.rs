@@ -26,30 +26,10 @@ on_both_backends!(
     a_released_case_keeps_its_place_in_the_queue,
     a_staff_reply_is_queued_for_the_customer_and_a_note_never_is,
     a_callback_number_is_validated_masked_and_shown_only_to_the_claimer,
+    a_case_escalated_at_low_priority_is_served_after_normal_ones,
 );
 
-/// A known bug keeps this story from passing; it runs with `--ignored`.
-mod a_case_escalated_at_low_priority_is_served_after_normal_ones {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    #[ignore = "bug: a new case starts at Normal and escalation never lowers it, so Low is served as Normal"]
-    async fn sqlite() {
-        super::a_case_escalated_at_low_priority_is_served_after_normal_ones(
-            casebot::store::Backend::Sqlite,
-        )
-        .await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    #[ignore = "bug: a new case starts at Normal and escalation never lowers it, so Low is served as Normal"]
-    async fn postgres() {
-        super::a_case_escalated_at_low_priority_is_served_after_normal_ones(
-            casebot::store::Backend::Postgres,
-        )
-        .await
-    }
-}
-
-/// The priorities the cases below cycle through. (Low is left to its own story: see
+/// The priorities the cases below cycle through. (Low has its own story:
 /// [`a_case_escalated_at_low_priority_is_served_after_normal_ones`].)
 const PRIORITIES: [Priority; 3] = [Priority::Normal, Priority::High, Priority::Urgent];
 

@@ -128,7 +128,13 @@ impl Case {
                 if self.state != CaseState::Claimed {
                     case.escalated_at = Some(at);
                 }
-                case.priority = case.priority.max(*priority);
+                // The first hand-over sets the priority asked for (routing has already folded
+                // in what earlier messages raised); a case already with people only goes up.
+                case.priority = if self.state == CaseState::Open {
+                    *priority
+                } else {
+                    case.priority.max(*priority)
+                };
                 case.add_reason(reason);
             }
             CaseAction::Claim { .. } => {
