@@ -124,8 +124,9 @@ impl Case {
         case.updated_at = at;
         match action {
             CaseAction::Escalate { priority, reason } => {
-                // A case coming back from a claim keeps its queue place; otherwise it joins now.
-                if self.state != CaseState::Claimed {
+                // A case already with people (waiting or claimed) keeps its queue place, so a
+                // second reason never sends a customer to the back; otherwise it joins now.
+                if self.state == CaseState::Open {
                     case.escalated_at = Some(at);
                 }
                 // The first hand-over sets the priority asked for (routing has already folded
@@ -188,17 +189,29 @@ mod tests {
     }
 
     #[test]
-    fn escalating_sets_the_queue_time_the_reason_and_never_lowers_the_priority() {
-        let mut case = Case::open(CustomerId(1), Origin::Dm, at(0));
-        case.priority = Priority::High;
+    fn a_first_escalation_sets_the_queue_time_the_reason_and_the_priority_asked_for() {
+        let case = Case::open(CustomerId(1), Origin::Dm, at(0));
         let (case, action) = case
-            .apply(&escalate(Priority::Normal, "frustration"), at(5))
+            .apply(&escalate(Priority::Low, "frustration"), at(5))
             .unwrap();
         assert_eq!(action, Action::CaseEscalated);
         assert_eq!(case.state, CaseState::Escalated);
         assert_eq!(case.escalated_at, Some(at(5)));
-        assert_eq!(case.priority, Priority::High);
+        assert_eq!(case.priority, Priority::Low);
         assert_eq!(case.reasons_line(), "frustration");
+    }
+
+    #[test]
+    fn a_later_escalation_never_lowers_the_priority() {
+        let case = Case::open(CustomerId(1), Origin::Dm, at(0));
+        let (case, _) = case
+            .apply(&escalate(Priority::High, "stuck"), at(1))
+            .unwrap();
+        let (case, _) = case
+            .apply(&escalate(Priority::Normal, "frustration"), at(2))
+            .unwrap();
+        assert_eq!(case.priority, Priority::High);
+        assert_eq!(case.escalated_at, Some(at(1)), "it keeps its place");
     }
 
     #[test]
