@@ -8,6 +8,7 @@ mod audit_log;
 mod bad_input;
 mod discord;
 mod intake;
+mod llm;
 mod queue;
 mod sla;
 mod store;
