@@ -264,7 +264,7 @@ fn the_llm_is_off_by_default_and_checked_when_set() {
 fn the_llm_gate_answer_room_and_schema_form_are_checked() {
     let config = Config::load(None, env(&[])).unwrap();
     assert_eq!(config.llm.max_tokens, 160);
-    assert_eq!(config.llm.overrule_below, 1.0);
+    assert_eq!(config.llm.overrule_below, 0.99);
     assert_eq!(
         config.llm.response_format,
         crate::llm::Constraint::JsonSchema

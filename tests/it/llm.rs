@@ -152,11 +152,11 @@ async fn a_model_that_does_not_answer_in_time_falls_back_within_the_timeout(back
         return;
     };
     let started = Instant::now();
-    let routed = t.dm("u1", "where is my parcel?").await.routed.unwrap();
+    let routed = t.dm("u1", VAGUE).await.routed.unwrap();
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert_eq!(routed.decided_by, DecidedBy::Local);
-    assert_eq!(routed.intent, classify_intent("where is my parcel?").intent);
+    assert_eq!(routed.intent, classify_intent(VAGUE).intent);
     let page = t.app.metrics_page().await.unwrap();
     assert_eq!(
         metric(&page, "casebot_llm_calls_total{outcome=\"timeout\"}"),

@@ -9,6 +9,7 @@ mod bad_input;
 mod discord;
 mod intake;
 mod llm;
+mod llm_real;
 mod queue;
 mod sla;
 mod store;
