@@ -263,3 +263,57 @@ async fn account_security_found_locally_is_never_sent_to_be_overruled(backend: B
     assert!(llm.requests().is_empty());
     t.cleanup().await;
 }
+
+/// Runs `casebot classify` on `input` with `env`: what it printed on stdout, line by line as JSON.
+async fn classify(input: &str, env: &[(String, String)]) -> Vec<serde_json::Value> {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .arg("classify")
+        .current_dir(dir.path())
+        .env_remove("CASEBOT__LLM__BASE_URL")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("casebot runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn classify_shows_who_decided_and_whether_the_answer_was_valid() {
+    let described = "The JSON object has an \"intent\" key naming the label.";
+    let llm = FakeLlm::start(vec![labels("refund", &["exception"]), says(described)]).await;
+    let lines = classify(&format!("{VAGUE}\n{VAGUE}\n"), &llm.env(&[])).await;
+    let local = classify_intent(VAGUE).intent.as_str();
+
+    assert_eq!(lines[0]["decided_by"], "llm");
+    assert_eq!(lines[0]["intent"], "refund");
+    assert_eq!(lines[0]["local_intent"], local);
+    assert_eq!(lines[0]["llm"]["valid"], true);
+    assert_eq!(lines[0]["llm"]["answer"]["exception"], true);
+    assert_eq!(
+        lines[0]["escalate"], true,
+        "the model's exception signal hands over"
+    );
+
+    assert_eq!(lines[1]["decided_by"], "local");
+    assert_eq!(lines[1]["intent"], local);
+    assert_eq!(lines[1]["llm"]["outcome"], "refused");
+    assert_eq!(lines[1]["llm"]["valid"], false);
+    assert_eq!(lines[1]["llm"]["raw"], described);
+
+    let without = classify(&format!("{VAGUE}\n"), &[]).await;
+    assert_eq!(without[0]["decided_by"], "local");
+    assert!(without[0].get("llm").is_none());
+}
