@@ -28,9 +28,11 @@ pub enum LlmAnswer {
     Refused { refusal: Refusal, raw: String },
     /// No answer within the timeout.
     TimedOut,
-    /// The call failed (connection, HTTP status, a reply without message content). The error is
-    /// safe to log: it never quotes the request.
-    Failed(String),
+    /// The call failed (connection, HTTP status, a reply without message content). `error` is
+    /// safe to log: it never quotes the request. `body` is what the server said with an error
+    /// status (often why it refused the request), which may quote the request, so it is only
+    /// shown by `casebot classify`.
+    Failed { error: String, body: Option<String> },
 }
 
 impl LlmAnswer {
@@ -40,7 +42,7 @@ impl LlmAnswer {
             LlmAnswer::Labelled(_) => "answered",
             LlmAnswer::Refused { .. } => "refused",
             LlmAnswer::TimedOut => "timeout",
-            LlmAnswer::Failed(_) => "error",
+            LlmAnswer::Failed { .. } => "error",
         }
     }
 }
@@ -78,13 +80,13 @@ impl LlmLabeller {
 
     /// The message content of the model's reply.
     async fn ask(&self, text: &str) -> Result<String, LlmAnswer> {
-        let failed = |e: String| LlmAnswer::Failed(e);
+        let failed = |error: String| LlmAnswer::Failed { error, body: None };
         // Either timeout may fire first; both are the same outcome.
         let call = |e: reqwest::Error| {
             if e.is_timeout() {
                 LlmAnswer::TimedOut
             } else {
-                LlmAnswer::Failed(e.without_url().to_string())
+                failed(e.without_url().to_string())
             }
         };
         let url = self
@@ -103,8 +105,13 @@ impl LlmLabeller {
             request = request.bearer_auth(key.expose());
         }
         let response = request.send().await.map_err(call)?;
-        if !response.status().is_success() {
-            return Err(failed(format!("HTTP {}", response.status().as_u16())));
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.ok().filter(|b| !b.is_empty());
+            return Err(LlmAnswer::Failed {
+                error: format!("HTTP {}", status.as_u16()),
+                body: body.map(|b| b.chars().take(400).collect()),
+            });
         }
         let reply: serde_json::Value = response.json().await.map_err(call)?;
         reply["choices"][0]["message"]["content"]

@@ -132,7 +132,7 @@ impl LlmPath {
                 LlmCounts::add(&c.timeouts);
                 tracing::warn!("the language model timed out; the local model decides");
             }
-            LlmAnswer::Failed(error) => {
+            LlmAnswer::Failed { error, .. } => {
                 LlmCounts::add(&c.errors);
                 tracing::warn!(%error, "the language model call failed; the local model decides");
             }

@@ -293,8 +293,14 @@ async fn classify(input: &str, env: &[(String, String)]) -> Vec<serde_json::Valu
 #[tokio::test]
 async fn classify_shows_who_decided_and_whether_the_answer_was_valid() {
     let described = "The JSON object has an \"intent\" key naming the label.";
-    let llm = FakeLlm::start(vec![labels("refund", &["exception"]), says(described)]).await;
-    let lines = classify(&format!("{VAGUE}\n{VAGUE}\n"), &llm.env(&[])).await;
+    let refused_form = "{\"error\": \"response_format type must be 'text' or 'json_object'\"}";
+    let llm = FakeLlm::start(vec![
+        labels("refund", &["exception"]),
+        says(described),
+        Reply::Status(500, refused_form.into()),
+    ])
+    .await;
+    let lines = classify(&format!("{VAGUE}\n{VAGUE}\n{VAGUE}\n"), &llm.env(&[])).await;
     let local = classify_intent(VAGUE).intent.as_str();
 
     assert_eq!(lines[0]["decided_by"], "llm");
@@ -312,6 +318,14 @@ async fn classify_shows_who_decided_and_whether_the_answer_was_valid() {
     assert_eq!(lines[1]["llm"]["outcome"], "refused");
     assert_eq!(lines[1]["llm"]["valid"], false);
     assert_eq!(lines[1]["llm"]["raw"], described);
+
+    assert_eq!(lines[2]["decided_by"], "local");
+    assert_eq!(lines[2]["llm"]["outcome"], "error");
+    assert_eq!(lines[2]["llm"]["problem"], "HTTP 500");
+    assert_eq!(
+        lines[2]["llm"]["raw"], refused_form,
+        "the server's reason is shown"
+    );
 
     let without = classify(&format!("{VAGUE}\n"), &[]).await;
     assert_eq!(without[0]["decided_by"], "local");

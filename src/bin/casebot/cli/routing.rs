@@ -71,7 +71,8 @@ struct LlmShown {
     /// Why the answer was refused, or what failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<String>,
-    /// What the model said, cut to 400 characters, when it was refused.
+    /// What the model said when it was refused, or the server with an error status, cut to 400
+    /// characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     raw: Option<String>,
 }
@@ -85,7 +86,7 @@ impl LlmShown {
                 Some(format!("{}: {}", refusal.kind, refusal.detail)),
                 Some(raw.chars().take(400).collect()),
             ),
-            Some(LlmAnswer::Failed(error)) => (None, Some(error.clone()), None),
+            Some(LlmAnswer::Failed { error, body }) => (None, Some(error.clone()), body.clone()),
             Some(LlmAnswer::TimedOut) | None => (None, None, None),
         };
         LlmShown {
