@@ -9,7 +9,8 @@ use anyhow::Context;
 
 use crate::config::{Config, OrdersSettings};
 use crate::domain::policy::IntakePolicy;
-use crate::llm::{IntentOracle, LlmConfig, LlmIntent};
+use crate::domain::routing::opinion::Gate;
+use crate::llm::{Labeller, LlmConfig, LlmLabeller};
 use crate::metrics::Latency;
 use crate::orders::{BuiltInOrders, HttpOrders, HttpOrdersConfig, OrderSource};
 use crate::secrets::Secret;
@@ -19,6 +20,7 @@ use crate::services::cards::CardService;
 use crate::services::customers::CustomerService;
 use crate::services::intake::IntakeService;
 use crate::services::limits::RateLimits;
+use crate::services::llm_path::LlmPath;
 use crate::services::outbox::{LocalBudget, OutboundBudget, SharedBudget};
 use crate::services::privacy::PrivacyService;
 use crate::services::routing::Router;
@@ -32,8 +34,9 @@ use crate::store::{Backend, Store, StoreOptions};
 pub struct Ports {
     /// The order system; by default the one the configuration names.
     pub orders: Option<Arc<dyn OrderSource>>,
-    /// Who names intents besides the local classifier; by default the configured LLM, if any.
-    pub oracle: Option<Arc<dyn IntentOracle>>,
+    /// The language model that may decide intents and signals; by default the configured one,
+    /// if any. It is used under the configured gate either way.
+    pub labeller: Option<Arc<dyn Labeller>>,
     pub clock: Arc<dyn Clock>,
     /// The rate limits; by default the configured ones.
     pub limits: Option<crate::domain::policy::LimitSettings>,
@@ -43,7 +46,7 @@ impl Default for Ports {
     fn default() -> Self {
         Ports {
             orders: None,
-            oracle: None,
+            labeller: None,
             clock: Arc::new(SystemClock),
             limits: None,
         }
@@ -86,10 +89,7 @@ impl App {
             Some(orders) => orders,
             None => order_source(&config.orders, &store)?,
         };
-        let oracle = match ports.oracle {
-            Some(oracle) => Some(oracle),
-            None => llm(&config)?,
-        };
+        let llm = llm_path(&config, ports.labeller)?;
         let limits = Arc::new(RateLimits::new(
             ports.limits.as_ref().unwrap_or(&config.limits),
         ));
@@ -100,8 +100,8 @@ impl App {
         )
         .with_order_pattern(config.routing.order_number_pattern.clone())
         .with_model(config.routing.model());
-        if let Some(oracle) = oracle {
-            router = router.with_oracle(oracle);
+        if let Some(llm) = llm {
+            router = router.with_llm(llm);
         }
         let intake = IntakeService::new(
             store.clone(),
@@ -148,6 +148,17 @@ impl App {
 }
 
 impl App {
+    /// The `/metrics` page: the stored figures, this process's routing latency and, when a
+    /// language model is set up, what it answered.
+    pub async fn metrics_page(&self) -> Result<String, crate::store::StoreError> {
+        let stored = self.store.metrics().await?;
+        let mut page = crate::metrics::render(&stored, &self.latency);
+        if let Some(llm) = self.intake.router().llm() {
+            page.push_str(&crate::metrics::render_llm(llm.counts()));
+        }
+        Ok(page)
+    }
+
     /// The budget outbound requests with `token` draw from: in this process's memory on SQLite
     /// (one process), in the database on PostgreSQL, where several processes may send with the
     /// same token.
@@ -201,16 +212,29 @@ fn order_source(settings: &OrdersSettings, store: &Store) -> anyhow::Result<Arc<
     })
 }
 
-fn llm(config: &Config) -> anyhow::Result<Option<Arc<dyn IntentOracle>>> {
-    let Some(base_url) = config.llm.base_url.clone() else {
-        return Ok(None);
+/// The language-model path: `labeller`, or the configured endpoint's client, under the
+/// configured gate and cache; `None` when neither is there.
+pub fn llm_path(
+    config: &Config,
+    labeller: Option<Arc<dyn Labeller>>,
+) -> anyhow::Result<Option<LlmPath>> {
+    let labeller = match (labeller, config.llm.base_url.clone()) {
+        (Some(labeller), _) => labeller,
+        (None, Some(base_url)) => Arc::new(
+            LlmLabeller::new(LlmConfig {
+                base_url,
+                model: config.llm.model.clone(),
+                api_key: config.llm.api_key.clone(),
+                timeout: std::time::Duration::from_millis(config.llm.timeout_ms),
+                max_tokens: config.llm.max_tokens,
+                constraint: config.llm.response_format,
+            })
+            .context("cannot set up the language model client")?,
+        ),
+        (None, None) => return Ok(None),
     };
-    let llm = LlmIntent::new(LlmConfig {
-        base_url,
-        model: config.llm.model.clone(),
-        api_key: config.llm.api_key.clone(),
-        timeout: std::time::Duration::from_millis(config.llm.timeout_ms),
-    })
-    .context("cannot set up the LLM client")?;
-    Ok(Some(Arc::new(llm)))
+    let gate = Gate {
+        overrule_below: config.llm.overrule_below,
+    };
+    Ok(Some(LlmPath::new(labeller, gate, config.llm.cache_entries)))
 }

@@ -1,6 +1,6 @@
 //! What `casebot run` reports at `/metrics`, in the Prometheus text format: intake, the queue by
-//! priority, SLA breaches, the outbox backlog (from the database, so every process agrees) and
-//! this process's routing latency.
+//! priority, SLA breaches, the outbox backlog (from the database, so every process agrees),
+//! this process's routing latency and what its language model answered.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +31,75 @@ impl Latency {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
     }
+}
+
+/// What this process's language model did, counted once per message or call.
+#[derive(Debug, Default)]
+pub struct LlmCounts {
+    /// Calls answered with valid JSON of the schema.
+    pub answered: AtomicU64,
+    /// Calls answered with anything else (not JSON, an unknown intent, extra or missing keys).
+    pub refused: AtomicU64,
+    pub timeouts: AtomicU64,
+    /// Connection failures, HTTP errors, replies without content.
+    pub errors: AtomicU64,
+    /// Messages whose intent and signals the model decided (fresh or cached answers).
+    pub decided: AtomicU64,
+    /// Messages answered from the cache without a call.
+    pub cache_hits: AtomicU64,
+    /// Messages the local model kept without asking: confident enough, or account security.
+    pub kept_local: AtomicU64,
+}
+
+impl LlmCounts {
+    pub fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The language model's lines of the `/metrics` page.
+pub fn render_llm(counts: &LlmCounts) -> String {
+    let mut out = String::new();
+    let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "# HELP casebot_llm_calls_total Calls to the language model, by outcome."
+    );
+    let _ = writeln!(out, "# TYPE casebot_llm_calls_total counter");
+    for (outcome, counter) in [
+        ("answered", &counts.answered),
+        ("refused", &counts.refused),
+        ("timeout", &counts.timeouts),
+        ("error", &counts.errors),
+    ] {
+        let _ = writeln!(
+            out,
+            "casebot_llm_calls_total{{outcome=\"{outcome}\"}} {}",
+            get(counter)
+        );
+    }
+    for (name, help, counter) in [
+        (
+            "casebot_llm_decided_total",
+            "Messages whose intent and signals the language model decided.",
+            &counts.decided,
+        ),
+        (
+            "casebot_llm_cache_hits_total",
+            "Messages answered from the language model's cache.",
+            &counts.cache_hits,
+        ),
+        (
+            "casebot_llm_kept_local_total",
+            "Messages the local model decided without asking the language model.",
+            &counts.kept_local,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name} {}", get(counter));
+    }
+    out
 }
 
 /// The whole `/metrics` page.
@@ -119,6 +188,23 @@ mod tests {
             "casebot_routing_latency_seconds_bucket{le=\"0.005\"} 1",
             "casebot_routing_latency_seconds_bucket{le=\"0.05\"} 2",
             "casebot_routing_latency_seconds_count 2",
+        ] {
+            assert!(page.contains(line), "{line} missing from\n{page}");
+        }
+    }
+
+    #[test]
+    fn the_language_model_lines_count_each_outcome() {
+        let counts = LlmCounts::default();
+        LlmCounts::add(&counts.refused);
+        LlmCounts::add(&counts.refused);
+        LlmCounts::add(&counts.decided);
+        let page = render_llm(&counts);
+        for line in [
+            "casebot_llm_calls_total{outcome=\"refused\"} 2",
+            "casebot_llm_calls_total{outcome=\"timeout\"} 0",
+            "casebot_llm_decided_total 1",
+            "casebot_llm_kept_local_total 0",
         ] {
             assert!(page.contains(line), "{line} missing from\n{page}");
         }

@@ -16,7 +16,6 @@ use tokio::sync::watch;
 
 use crate::app::App;
 use crate::discord::{self, Connection, DiscordSettings};
-use crate::metrics;
 use crate::services::outbox::OutboundBudget;
 
 /// Runs until SIGTERM or Ctrl-C.
@@ -127,12 +126,8 @@ async fn readyz(State(h): State<Health>) -> impl IntoResponse {
 
 async fn metrics_page(State(h): State<Health>) -> impl IntoResponse {
     let text = [(header::CONTENT_TYPE, "text/plain; version=0.0.4")];
-    match h.app.store.metrics().await {
-        Ok(stored) => (
-            StatusCode::OK,
-            text,
-            metrics::render(&stored, &h.app.latency),
-        ),
+    match h.app.metrics_page().await {
+        Ok(page) => (StatusCode::OK, text, page),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             text,

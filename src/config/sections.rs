@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::{in_range, invalid, ConfigError, Secret};
 
-/// The optional LLM intent backend; `base_url` is `None` when it is off.
+/// The optional language-model backend; `base_url` is `None` when it is off.
 #[derive(Debug, Clone)]
 pub struct LlmSettings {
     pub base_url: Option<reqwest::Url>,
@@ -13,6 +13,13 @@ pub struct LlmSettings {
     pub timeout_ms: u64,
     /// From `CASEBOT_LLM_API_KEY` only.
     pub api_key: Option<Secret>,
+    pub max_tokens: u32,
+    /// How the answer's JSON schema is sent.
+    pub response_format: crate::llm::Constraint,
+    /// The model decides only where the local model's confidence is below this.
+    pub overrule_below: f32,
+    /// Answers remembered by message id.
+    pub cache_entries: usize,
 }
 
 /// Routing thresholds and where the rules come from.
@@ -70,6 +77,10 @@ pub(super) struct RawLlm {
     base_url: String,
     model: String,
     timeout_ms: i64,
+    max_tokens: i64,
+    response_format: String,
+    overrule_below: f64,
+    cache_entries: i64,
 }
 
 impl RoutingSettings {
@@ -225,11 +236,30 @@ pub(super) fn llm_settings(
             Some(parsed)
         }
     };
+    let response_format =
+        crate::llm::Constraint::parse(raw.response_format.trim()).ok_or_else(|| {
+            invalid(
+                "llm.response_format",
+                &raw.response_format,
+                crate::llm::Constraint::NAMES,
+            )
+        })?;
+    if !(0.0..=1.0).contains(&raw.overrule_below) {
+        return Err(invalid(
+            "llm.overrule_below",
+            &raw.overrule_below.to_string(),
+            "a confidence from 0.0 (never overrule) to 1.0",
+        ));
+    }
     Ok(LlmSettings {
         base_url,
         model: raw.model,
         timeout_ms: in_range("llm.timeout_ms", raw.timeout_ms, 100, 30_000)?,
         api_key,
+        max_tokens: in_range("llm.max_tokens", raw.max_tokens, 64, 4096)?,
+        response_format,
+        overrule_below: raw.overrule_below as f32,
+        cache_entries: in_range("llm.cache_entries", raw.cache_entries, 0, 1_000_000)?,
     })
 }
 

@@ -261,6 +261,42 @@ fn the_llm_is_off_by_default_and_checked_when_set() {
 }
 
 #[test]
+fn the_llm_gate_answer_room_and_schema_form_are_checked() {
+    let config = Config::load(None, env(&[])).unwrap();
+    assert_eq!(config.llm.max_tokens, 160);
+    assert_eq!(config.llm.overrule_below, 0.99);
+    assert_eq!(
+        config.llm.response_format,
+        crate::llm::Constraint::JsonSchema
+    );
+    let config = Config::load(
+        None,
+        env(&[
+            ("CASEBOT__LLM__OVERRULE_BELOW", "0.75"),
+            ("CASEBOT__LLM__RESPONSE_FORMAT", "json_object"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(config.llm.overrule_below, 0.75);
+    assert_eq!(
+        config.llm.response_format,
+        crate::llm::Constraint::JsonObject
+    );
+    for (key, value, named) in [
+        ("CASEBOT__LLM__OVERRULE_BELOW", "1.5", "llm.overrule_below"),
+        (
+            "CASEBOT__LLM__RESPONSE_FORMAT",
+            "grammar",
+            "llm.response_format",
+        ),
+        ("CASEBOT__LLM__MAX_TOKENS", "8", "llm.max_tokens"),
+    ] {
+        let err = Config::load(None, env(&[(key, value)])).unwrap_err();
+        assert!(err.to_string().contains(named), "{err}");
+    }
+}
+
+#[test]
 fn urls_without_a_password_are_shown_as_they_are() {
     assert_eq!(
         mask_url_password("sqlite://data/x.db"),

@@ -10,6 +10,7 @@ pub mod customers;
 pub mod errors;
 pub mod intake;
 pub mod limits;
+pub mod llm_path;
 pub mod outbox;
 pub mod privacy;
 pub mod routing;

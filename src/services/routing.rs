@@ -1,5 +1,5 @@
-//! Routing a customer message: understand it once (the local classifier, optionally the LLM, the
-//! mood), then for the case as it stands gather what the rules need (the order and how often the
+//! Routing a customer message: understand it once (the local classifier and the mood, and the
+//! language model where one is set up and the gate lets it overrule), then for the case as it stands gather what the rules need (the order and how often the
 //! customer asked about it), let [`crate::domain::routing::decide`] choose and plan, carry out the
 //! order-system writes the plan needs, and hand back the decision. Recording it is intake's job,
 //! in the same transaction as the message.
@@ -16,13 +16,14 @@ use crate::domain::routing::decide::{
 };
 use crate::domain::routing::flows::{Flow, FlowPolicy};
 use crate::domain::routing::model::IntentModel;
+use crate::domain::routing::opinion::DecidedBy;
 use crate::domain::routing::rules::Rule;
 use crate::domain::routing::signals::{read_mood_normalised, Mood};
 use crate::domain::routing::Intent;
 use crate::domain::views::Customer;
 use crate::domain::Case;
-use crate::llm::{decide_intent, IntentOracle};
 use crate::orders::OrderSource;
+use crate::services::llm_path::{LlmPath, LlmReport};
 use crate::store::{Store, StoreError};
 
 /// A message as routing understood it: read once, whatever happens to its case.
@@ -32,14 +33,18 @@ pub struct Reading {
     pub norm: String,
     pub local: IntentGuess,
     pub intent: Intent,
+    /// The mood, with the language model's signals when it decided.
     pub mood: Mood,
+    pub decided_by: DecidedBy,
+    /// What the language model did; `None` when none is set up.
+    pub llm: Option<LlmReport>,
 }
 
 /// The rules, the flows' thresholds and the outside systems routing consults.
 #[derive(Clone)]
 pub struct Router {
     orders: Arc<dyn OrderSource>,
-    oracle: Option<Arc<dyn IntentOracle>>,
+    llm: Option<LlmPath>,
     rules: Arc<Vec<Rule>>,
     policy: FlowPolicy,
     /// The shop's order-number format; by default the classifier's own.
@@ -55,7 +60,7 @@ impl Router {
     pub fn new(orders: Arc<dyn OrderSource>, rules: Vec<Rule>, policy: FlowPolicy) -> Router {
         Router {
             orders,
-            oracle: None,
+            llm: None,
             rules: Arc::new(rules),
             policy,
             order_pattern: None,
@@ -75,9 +80,14 @@ impl Router {
         self
     }
 
-    pub fn with_oracle(mut self, oracle: Arc<dyn IntentOracle>) -> Router {
-        self.oracle = Some(oracle);
+    /// Lets the language model decide where its gate allows.
+    pub fn with_llm(mut self, llm: LlmPath) -> Router {
+        self.llm = Some(llm);
         self
+    }
+
+    pub fn llm(&self) -> Option<&LlmPath> {
+        self.llm.as_ref()
     }
 
     pub fn orders(&self) -> &Arc<dyn OrderSource> {
@@ -88,18 +98,32 @@ impl Router {
         &self.policy
     }
 
-    /// Understands `text`: the intent (the LLM's, where one is set up and answers) and the mood.
-    pub async fn read(&self, text: &str) -> Reading {
+    /// Understands `text`, whose platform message id is `key` (the language model's answers are
+    /// cached by it): the intent and the mood, the language model's where it decides.
+    pub async fn read(&self, key: Option<&str>, text: &str) -> Reading {
         // Lower-case once; the classifier, the mood and the order-number pattern all read it.
         let norm = normalise(text);
         let local = classify_with(&self.model, &norm);
-        let intent = decide_intent(&local, self.oracle.as_deref(), text).await;
-        let mood = read_mood_normalised(text, &norm);
+        let mut mood = read_mood_normalised(text, &norm);
+        let mut intent = local.intent;
+        let mut decided_by = DecidedBy::Local;
+        let mut llm = None;
+        if let Some(path) = &self.llm {
+            let consulted = path.consult(key, &local, text).await;
+            if let Some(opinion) = consulted.opinion {
+                intent = opinion.intent;
+                opinion.apply(&mut mood);
+            }
+            decided_by = consulted.decided_by;
+            llm = Some(consulted.report);
+        }
         Reading {
             norm,
             local,
             intent,
             mood,
+            decided_by,
+            llm,
         }
     }
 

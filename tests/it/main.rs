@@ -8,6 +8,8 @@ mod audit_log;
 mod bad_input;
 mod discord;
 mod intake;
+mod llm;
+mod llm_real;
 mod queue;
 mod sla;
 mod store;

@@ -9,6 +9,7 @@ pub mod escalation;
 pub mod flows;
 pub mod intent;
 pub mod model;
+pub mod opinion;
 pub mod rules;
 pub mod sentiment;
 pub mod signals;

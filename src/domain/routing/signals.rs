@@ -11,6 +11,7 @@ use super::classify::{classify_with, normalise, pattern, IntentGuess};
 use super::escalation::{read_signals, Signal};
 use super::intent::Intent;
 use super::model::IntentModel;
+use super::opinion::Opinion;
 use super::rules::{parse_rules, route, Facts, Rule, DEFAULT_RULES};
 use crate::domain::case::Priority;
 
@@ -159,26 +160,27 @@ pub struct FirstDecision {
 /// Decides a first message under the shipped routing rules. `escalate` is true when the rules hand
 /// the case to a person or offer one.
 pub fn first_decision(text: &str) -> FirstDecision {
-    first_decision_with(text, None)
+    first_decision_by(&IntentModel::builtin(), text, None)
 }
 
-/// The same decision with the intent named by someone else (the LLM backend) when it is given.
-pub fn first_decision_with(text: &str, intent: Option<Intent>) -> FirstDecision {
-    first_decision_by(&IntentModel::builtin(), text, intent)
-}
-
-/// The same decision with a given intent model.
-pub fn first_decision_by(model: &IntentModel, text: &str, intent: Option<Intent>) -> FirstDecision {
+/// The same decision with a given intent model and, when a language model was consulted and its
+/// answer may overrule the local one, that answer (see [`super::opinion`]).
+pub fn first_decision_by(
+    model: &IntentModel,
+    text: &str,
+    opinion: Option<&Opinion>,
+) -> FirstDecision {
     static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
     let rules =
         RULES.get_or_init(|| parse_rules(DEFAULT_RULES).expect("the shipped rules are valid"));
     let norm = normalise(text);
     let mut guess: IntentGuess = classify_with(model, &norm);
-    if let Some(intent) = intent.filter(|&i| i != guess.intent) {
-        guess.intent = intent;
-        guess.confidence = 0.9;
+    let mut mood = read_mood_normalised(text, &norm);
+    if let Some(opinion) = opinion {
+        // The confidence stays the local model's: it is what the gate read.
+        guess.intent = opinion.intent;
+        opinion.apply(&mut mood);
     }
-    let mood = read_mood_normalised(text, &norm);
     let facts = Facts {
         intent: Some(guess.intent),
         frustration: mood.frustration,

@@ -149,7 +149,9 @@ impl IntakeService {
             .locks
             .lock(&format!("{}:{}", msg.platform, msg.author_id))
             .await;
-        let reading = self.router.read(&prepared.text).await;
+        // Keyed by the platform message id, so a message delivered twice is asked about once.
+        let key = format!("{}:{}", msg.platform, msg.message_id);
+        let reading = self.router.read(Some(&key), &prepared.text).await;
         let mut limited: Option<Option<Verdict>> = None;
         let mut escalation_allowed: Option<bool> = None;
         let mut memo = WriteMemo::new();

@@ -12,6 +12,7 @@ use crate::domain::ids::NEW_CASE_MARK;
 use crate::domain::message::{sha256_hex, PreparedText};
 use crate::domain::personal::PersonalData;
 use crate::domain::routing::decide::{reasons, Decision};
+use crate::domain::routing::opinion::DecidedBy;
 use crate::domain::views::IntakeSnapshot;
 use crate::domain::{
     CaseId, Change, ChannelKind, CustomerId, Destination, Flow, InboundMessage, Intent, OutboxKind,
@@ -36,6 +37,8 @@ pub struct Routed {
     pub case_id: CaseId,
     pub intent: Intent,
     pub local_intent: Intent,
+    /// Who decided the intent and the signals: `local` or `llm`.
+    pub decided_by: DecidedBy,
     pub confidence: f32,
     pub frustration: bool,
     pub urgency: bool,
@@ -243,6 +246,7 @@ pub(crate) fn routed(input: Input, reading: &Reading, decision: Decision) -> (Ch
         case_id: case.id,
         intent: decision.intent,
         local_intent: reading.local.intent,
+        decided_by: reading.decided_by,
         confidence: reading.local.confidence,
         frustration: reading.mood.frustration,
         urgency: reading.mood.urgency,
@@ -310,6 +314,8 @@ fn routed_event(
         .with(json!({
             "intent": d.intent.as_str(),
             "local_intent": reading.local.intent.as_str(),
+            "decided_by": reading.decided_by.as_str(),
+            "llm": reading.llm,
             "confidence": reading.local.confidence,
             "frustration": reading.mood.frustration,
             "urgency": reading.mood.urgency,

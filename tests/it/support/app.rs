@@ -114,7 +114,7 @@ impl TestApp {
         });
         let ports = Ports {
             orders: setup.orders,
-            oracle: None,
+            labeller: None,
             clock: clock.clone(),
             limits: setup.limits,
         };

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod db;
+pub mod fake_llm;
 
 pub use db::TestDb;
 

@@ -4,10 +4,15 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use casebot::app::llm_path;
 use casebot::config::Config;
 use casebot::domain::routing::classify::{classify_with, normalise};
-use casebot::domain::routing::signals::first_decision_by;
-use casebot::llm::{decide_intent, IntentOracle, LlmConfig, LlmIntent};
+use casebot::domain::routing::opinion::{DecidedBy, Opinion};
+use casebot::domain::routing::signals::{first_decision_by, FirstDecision};
+use casebot::domain::routing::Intent;
+use casebot::llm::LlmAnswer;
+use casebot::services::llm_path::{Consulted, LlmPath};
+use serde::Serialize;
 
 use super::grammar::{ClassifyArgs, Command};
 
@@ -24,7 +29,8 @@ pub async fn without_database(
             Ok(Ok(ExitCode::SUCCESS))
         }
         Command::Classify(args) => {
-            classify(&args, config, oracle(config)?.as_deref(), out).await?;
+            let llm = llm_path(config, None)?;
+            classify(&args, config, llm.as_ref(), out).await?;
             Ok(Ok(ExitCode::SUCCESS))
         }
         Command::Train(args) => {
@@ -40,18 +46,57 @@ pub async fn without_database(
     }
 }
 
-fn oracle(config: &Config) -> anyhow::Result<Option<Box<dyn IntentOracle>>> {
-    let Some(base_url) = config.llm.base_url.clone() else {
-        return Ok(None);
-    };
-    let llm = LlmIntent::new(LlmConfig {
-        base_url,
-        model: config.llm.model.clone(),
-        api_key: config.llm.api_key.clone(),
-        timeout: std::time::Duration::from_millis(config.llm.timeout_ms),
-    })
-    .context("cannot set up the LLM client")?;
-    Ok(Some(Box::new(llm)))
+/// One line of `casebot classify`: the first-message decision, who decided it, and what the
+/// language model answered when one is set up.
+#[derive(Serialize)]
+struct Classified {
+    #[serde(flatten)]
+    decision: FirstDecision,
+    local_intent: Intent,
+    decided_by: DecidedBy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    llm: Option<LlmShown>,
+}
+
+/// The language model's part, raw answer included, for whoever runs the command on their own
+/// messages (it is never logged).
+#[derive(Serialize)]
+struct LlmShown {
+    /// `answered`, `refused`, `timeout`, `error` or `not_asked` (the gate kept the local answer).
+    outcome: &'static str,
+    /// Whether the answer was JSON of the schema.
+    valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answer: Option<Opinion>,
+    /// Why the answer was refused, or what failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+    /// What the model said when it was refused, or the server with an error status, cut to 400
+    /// characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw: Option<String>,
+}
+
+impl LlmShown {
+    fn of(consulted: &Consulted) -> LlmShown {
+        let (answer, problem, raw) = match &consulted.answer {
+            Some(LlmAnswer::Labelled(opinion)) => (Some(*opinion), None, None),
+            Some(LlmAnswer::Refused { refusal, raw }) => (
+                None,
+                Some(format!("{}: {}", refusal.kind, refusal.detail)),
+                Some(raw.chars().take(400).collect()),
+            ),
+            Some(LlmAnswer::Failed { error, body }) => (None, Some(error.clone()), body.clone()),
+            Some(LlmAnswer::TimedOut) | None => (None, None, None),
+        };
+        LlmShown {
+            outcome: consulted.report.outcome,
+            valid: answer.is_some(),
+            answer,
+            problem,
+            raw,
+        }
+    }
 }
 
 /// Prints one JSON decision per input line, in order. Input that is not UTF-8 is decoded with
@@ -59,7 +104,7 @@ fn oracle(config: &Config) -> anyhow::Result<Option<Box<dyn IntentOracle>>> {
 async fn classify(
     args: &ClassifyArgs,
     config: &Config,
-    oracle: Option<&dyn IntentOracle>,
+    llm: Option<&LlmPath>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let input = match &args.file {
@@ -74,14 +119,22 @@ async fn classify(
     };
     let model = &config.routing.model();
     for text in &texts(args, &input)? {
-        let intent = match oracle {
-            Some(oracle) => {
-                let local = classify_with(model, &normalise(text));
-                Some(decide_intent(&local, Some(oracle), text).await)
-            }
+        let local = classify_with(model, &normalise(text));
+        // Lines have no message id, so nothing is cached: each line is asked about.
+        let consulted = match llm {
+            Some(llm) => Some(llm.consult(None, &local, text).await),
             None => None,
         };
-        serde_json::to_writer(&mut *out, &first_decision_by(model, text, intent))?;
+        let opinion = consulted.as_ref().and_then(|c| c.opinion);
+        let line = Classified {
+            decision: first_decision_by(model, text, opinion.as_ref()),
+            local_intent: local.intent,
+            decided_by: consulted
+                .as_ref()
+                .map_or(DecidedBy::Local, |c| c.decided_by),
+            llm: consulted.as_ref().map(LlmShown::of),
+        };
+        serde_json::to_writer(&mut *out, &line)?;
         out.write_all(b"\n")?;
     }
     Ok(())

@@ -1,0 +1,186 @@
+//! A hand-written OpenAI-compatible chat-completions server on 127.0.0.1: each request gets the
+//! next scripted reply (the last one repeats), and every request is recorded so a test can read
+//! what casebot sent.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One scripted reply.
+#[derive(Clone)]
+pub enum Reply {
+    /// A chat completion whose message content is this text.
+    Content(String),
+    /// A bare status and body.
+    Status(u16, String),
+    /// Nothing at all for this long.
+    Stall(Duration),
+}
+
+/// A completion with `content`, as a model would send it.
+pub fn says(content: &str) -> Reply {
+    Reply::Content(content.to_owned())
+}
+
+/// A valid answer labelling `intent` with the signals named in `on` set.
+pub fn labels(intent: &str, on: &[&str]) -> Reply {
+    let mut answer = serde_json::json!({ "intent": intent });
+    for key in [
+        "frustration",
+        "anger",
+        "urgency",
+        "stuck",
+        "high_value_item",
+        "exception",
+    ] {
+        answer[key] = serde_json::Value::Bool(on.contains(&key));
+    }
+    says(&answer.to_string())
+}
+
+/// A request as received: the request line, the headers in lower case, and the JSON body.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub line: String,
+    pub headers: Vec<(String, String)>,
+    pub body: serde_json::Value,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn system(&self) -> &str {
+        self.body["messages"][0]["content"].as_str().unwrap()
+    }
+
+    /// The user turn, parsed as the JSON object it must be.
+    pub fn user(&self) -> serde_json::Value {
+        serde_json::from_str(self.body["messages"][1]["content"].as_str().unwrap())
+            .expect("the user turn is a JSON object")
+    }
+}
+
+pub struct FakeLlm {
+    /// The API root to configure casebot with, `http://127.0.0.1:PORT/v1`.
+    pub base_url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl FakeLlm {
+    pub async fn start(replies: Vec<Reply>) -> FakeLlm {
+        assert!(!replies.is_empty());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            let mut next = 0;
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let reply = replies[next.min(replies.len() - 1)].clone();
+                next += 1;
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let Some(request) = read_request(&mut socket).await else {
+                        return;
+                    };
+                    log.lock().unwrap().push(request);
+                    let (status, body) = match reply {
+                        Reply::Stall(d) => {
+                            tokio::time::sleep(d).await;
+                            return;
+                        }
+                        Reply::Status(status, body) => (status, body),
+                        Reply::Content(content) => (200, completion(&content)),
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    let _ = socket.write_all(body.as_bytes()).await;
+                });
+            }
+        });
+        FakeLlm { base_url, seen }
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// The environment that points casebot at this server, with `more` settings.
+    pub fn env(&self, more: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("CASEBOT__LLM__BASE_URL".to_owned(), self.base_url.clone()),
+            (
+                "CASEBOT__LLM__MODEL".to_owned(),
+                "support-labeller".to_owned(),
+            ),
+            ("CASEBOT__LLM__TIMEOUT_MS".to_owned(), "400".to_owned()),
+        ];
+        env.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    }
+}
+
+/// The shape OpenAI and llama.cpp's servers answer in.
+fn completion(content: &str) -> String {
+    serde_json::json!({
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "support-labeller",
+        "choices": [{
+            "index": 0,
+            "message": { "role": "assistant", "content": content },
+            "finish_reason": "stop",
+        }],
+    })
+    .to_string()
+}
+
+async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Seen> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.lines();
+    let line = lines.next()?.to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = serde_json::from_slice(&buf[head_end..]).unwrap_or(serde_json::Value::Null);
+    Some(Seen {
+        line,
+        headers,
+        body,
+    })
+}
