@@ -275,6 +275,7 @@ mod tests {
                 created_at: at,
             },
             projection: Projection::default(),
+            corrections: Vec::new(),
         }
     }
 

@@ -444,6 +444,8 @@ impl TryFrom<CaseViewRow> for crate::domain::views::CaseView {
             case: r.case.try_into()?,
             customer: r.customer.into(),
             projection: r.projection.into(),
+            // Read by a statement of their own (see `Store::case_view`).
+            corrections: Vec::new(),
         })
     }
 }
