@@ -313,6 +313,7 @@ fn routed_event(
             "confidence": reading.local.confidence,
             "frustration": reading.mood.frustration,
             "urgency": reading.mood.urgency,
+            "escalate": d.escalate,
             "rules": d.rules,
             "flow": d.flow.map(|f| f.as_str()),
             "priority": d.priority.as_str(),

@@ -27,7 +27,8 @@ pub async fn without_database(
             classify(&args, config, oracle(config)?.as_deref(), out).await?;
             Ok(Ok(ExitCode::SUCCESS))
         }
-        Command::Train(args) => {
+        // Exporting corrections reads the database; training does not.
+        Command::Train(args) if args.export_corrections.is_none() => {
             super::train::run(&args, out)?;
             Ok(Ok(ExitCode::SUCCESS))
         }
