@@ -13,3 +13,5 @@ CREATE TABLE case_corrections (
 );
 CREATE INDEX case_corrections_by_case ON case_corrections (case_id, id);
 CREATE INDEX case_corrections_by_kind ON case_corrections (kind);
+-- Once staff set a case's intent, routing no longer overwrites it with each new message.
+ALTER TABLE cases ADD COLUMN intent_corrected boolean NOT NULL DEFAULT false;

@@ -366,6 +366,7 @@ impl StaffService {
             let details = match correction {
                 Correction::Intent { from, to } => {
                     next.intent = Some(to);
+                    next.intent_corrected = true;
                     json!({ "from": from, "to": to })
                 }
                 Correction::NoPerson => json!({ "intent": view.case.intent }),

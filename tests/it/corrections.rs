@@ -93,6 +93,13 @@ async fn a_staff_member_corrects_the_intent_and_it_is_stored_audited_shown_and_c
         cards_before + 1,
         "the card is refreshed once"
     );
+    let later = t.dm("u1", "my account was hacked, anyone there?").await;
+    assert_eq!(later.case_id, case);
+    assert_eq!(
+        t.case(case).await.intent,
+        Some(Intent::Refund),
+        "routing leaves an intent staff corrected as they set it"
+    );
 
     let view = t.view(case).await;
     let text = case_text(&CaseRecord {
