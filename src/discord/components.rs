@@ -1,7 +1,8 @@
 //! What casebot's Discord messages look like, as the JSON Discord's API takes: the case card
-//! (embed, buttons and the "Wrong intent?" select), the customer's buttons, the rating row, the thread's opening note, the
-//! forms, and `allowed_mentions` that ping nobody unless a staff notice must. Pure functions,
-//! unit-tested; the deliverer and the interaction handlers only send what these build.
+//! (embed, buttons and the "Wrong intent?" select), the customer's buttons, the rating row, the
+//! thread's opening note, the forms, and `allowed_mentions` that ping nobody unless a staff notice
+//! must. Pure functions, unit-tested; the deliverer and the interaction handlers only send what
+//! these build.
 
 use serde_json::{json, Value};
 

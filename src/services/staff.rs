@@ -1,8 +1,8 @@
 //! What the support team does: claim (a case, or the next one), release, transfer, resolve and
 //! reopen cases; write internal notes and replies; correct what routing read; block customers;
 //! keep the team directory in line with the chat platform's roles. The pure state machine and the
-//! authorisation rules decide; every change is a compare-and-set on the case version, so of two people acting at once
-//! exactly one succeeds, and every refusal is audited too.
+//! authorisation rules decide; every change is a compare-and-set on the case version, so of two
+//! people acting at once exactly one succeeds, and every refusal is audited too.
 
 use std::sync::Arc;
 

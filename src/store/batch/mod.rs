@@ -10,8 +10,8 @@
 //!    conflict;
 //! 3. store messages; a change whose message is already stored is a duplicate;
 //! 4. if anything conflicted, roll back and run the batch again without it;
-//! 5. write the rest (notes, callbacks, staff, projections, corrections, outbox) and seal the audit events
-//!    onto their chains, then commit once.
+//! 5. write the rest (notes, callbacks, staff, projections, corrections, outbox) and seal the
+//!    audit events onto their chains, then commit once.
 //!
 //! Rows travel as one JSON array per statement. PostgreSQL reads it natively (one prepared
 //! statement for a batch of any size); SQLite binds its values one by one (see the adapter).

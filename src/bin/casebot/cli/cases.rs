@@ -1,5 +1,6 @@
 //! `casebot case`, `audit`, `intake` and `call-me`: reading a case and correcting what routing
-//! read on it, checking and sealing the audit log, and taking in a message or a callback request as a chat or phone channel would.
+//! read on it, checking and sealing the audit log, and taking in a message or a callback request
+//! as a chat or phone channel would.
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -391,7 +391,9 @@ pub enum CaseCommand {
     },
     /// Correct what routing read on a case, as a staff member: the intent, or that it did not
     /// need a person. Kept for `casebot train --export-corrections`.
-    #[command(group = clap::ArgGroup::new("correction").required(true).args(["intent", "no_person"]))]
+    #[command(group = clap::ArgGroup::new("correction")
+        .required(true)
+        .args(["intent", "no_person"]))]
     Correct {
         case_id: i64,
         /// The intent the customer needed (an intent name, like refund).
