@@ -1,6 +1,6 @@
 //! What `casebot run` reports at `/metrics`, in the Prometheus text format: intake, the queue by
-//! priority, SLA breaches, the outbox backlog (from the database, so every process agrees),
-//! this process's routing latency and what its language model answered.
+//! priority, SLA breaches, the outbox backlog, staff corrections of routing (from the database,
+//! so every process agrees), this process's routing latency and what its language model answered.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -137,6 +137,22 @@ pub fn render(stored: &StoredMetrics, latency: &Latency) -> String {
     let _ = writeln!(out, "casebot_outbox_backlog {}", stored.outbox_backlog);
     let _ = writeln!(
         out,
+        "# HELP casebot_corrections_total Staff corrections of routing: a wrong intent, or a \
+         hand-over that needed no person."
+    );
+    let _ = writeln!(out, "# TYPE casebot_corrections_total counter");
+    let _ = writeln!(
+        out,
+        "casebot_corrections_total{{kind=\"intent\"}} {}",
+        stored.intent_corrections
+    );
+    let _ = writeln!(
+        out,
+        "casebot_corrections_total{{kind=\"no_person\"}} {}",
+        stored.no_person_corrections
+    );
+    let _ = writeln!(
+        out,
         "# HELP casebot_routing_latency_seconds Time to take in and route one customer message."
     );
     let _ = writeln!(out, "# TYPE casebot_routing_latency_seconds histogram");
@@ -178,6 +194,8 @@ mod tests {
             ],
             sla_breaches: 4,
             outbox_backlog: 5,
+            intent_corrections: 6,
+            no_person_corrections: 7,
         };
         let page = render(&stored, &latency);
         for line in [
@@ -185,6 +203,8 @@ mod tests {
             "casebot_queue_depth{priority=\"high\"} 2",
             "casebot_sla_breaches_total 4",
             "casebot_outbox_backlog 5",
+            "casebot_corrections_total{kind=\"intent\"} 6",
+            "casebot_corrections_total{kind=\"no_person\"} 7",
             "casebot_routing_latency_seconds_bucket{le=\"0.005\"} 1",
             "casebot_routing_latency_seconds_bucket{le=\"0.05\"} 2",
             "casebot_routing_latency_seconds_count 2",

@@ -1,15 +1,17 @@
 //! What casebot's Discord messages look like, as the JSON Discord's API takes: the case card
-//! (embed and buttons), the customer's buttons, the rating row, the thread's opening note, the
-//! forms, and `allowed_mentions` that ping nobody unless a staff notice must. Pure functions,
-//! unit-tested; the deliverer and the interaction handlers only send what these build.
+//! (embed, buttons and the "Wrong intent?" select), the customer's buttons, the rating row, the
+//! thread's opening note, the forms, and `allowed_mentions` that ping nobody unless a staff notice
+//! must. Pure functions, unit-tested; the deliverer and the interaction handlers only send what
+//! these build.
 
 use serde_json::{json, Value};
 
 use super::custom_id::Control;
+use crate::domain::correction::Correction;
 use crate::domain::orders::dollars;
 use crate::domain::sla::{current_deadline, BreachKind, SlaPolicy};
 use crate::domain::views::CaseView;
-use crate::domain::{CaseAction, CaseId, CaseState};
+use crate::domain::{CaseAction, CaseId, CaseState, Intent};
 use crate::services::ActionError;
 
 /// Discord's limit for one message's content.
@@ -41,14 +43,67 @@ fn row(buttons: Vec<Value>) -> Value {
     json!({ "type": 1, "components": buttons })
 }
 
-/// The case card's buttons.
-pub fn card_buttons(case: CaseId) -> Value {
-    row(vec![
+/// The case card's components: a row of buttons (with "Didn't need a person" while that can
+/// still be said of the case) and the "Wrong intent?" select.
+pub fn card_components(view: &CaseView) -> Value {
+    let case = view.case.id;
+    let mut buttons = vec![
         button(Control::Claim(case), "Claim", PRIMARY),
         button(Control::Reply(case), "Reply", SECONDARY),
         button(Control::Release(case), "Release", SECONDARY),
         button(Control::Resolve(case), "Resolve", SUCCESS),
+    ];
+    let said = view
+        .corrections
+        .iter()
+        .any(|c| c.correction == Correction::NoPerson);
+    if view.case.escalated_at.is_some() && !said {
+        buttons.push(button(
+            Control::NoPerson(case),
+            "Didn't need a person",
+            SECONDARY,
+        ));
+    }
+    json!([
+        row(buttons),
+        row(vec![intent_select(case, view.case.intent)])
     ])
+}
+
+/// Discord's limit for the options of one select menu.
+pub const MAX_SELECT_OPTIONS: usize = 25;
+
+/// The "Wrong intent?" select: every intent, the current one marked.
+pub fn intent_select(case: CaseId, current: Option<Intent>) -> Value {
+    let options: Vec<Value> = Intent::BY_PRECEDENCE
+        .into_iter()
+        .take(MAX_SELECT_OPTIONS)
+        .map(|intent| {
+            let mut option = json!({ "label": intent_label(intent), "value": intent.as_str() });
+            if Some(intent) == current {
+                option["description"] = json!("what the case says now");
+            }
+            option
+        })
+        .collect();
+    let placeholder = match current {
+        Some(intent) => format!("Wrong intent? (now: {})", intent_label(intent)),
+        None => "Wrong intent?".to_owned(),
+    };
+    json!({
+        "type": 3, "custom_id": Control::CorrectIntent(case).to_custom_id(),
+        "placeholder": placeholder, "min_values": 1, "max_values": 1, "options": options,
+    })
+}
+
+/// An intent as staff read it in a menu: `return_or_exchange` is "Return or exchange".
+pub fn intent_label(intent: Intent) -> String {
+    let words = intent.as_str().replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
 }
 
 /// The buttons under a reply that offers a person.
@@ -152,6 +207,14 @@ pub fn card_fields(view: &CaseView, sla: &SlaPolicy) -> Vec<(String, String)> {
     if let Some(rating) = case.rating {
         fields.push(("Rating".to_owned(), format!("{rating}/5")));
     }
+    if !view.corrections.is_empty() {
+        let lines: Vec<String> = view
+            .corrections
+            .iter()
+            .map(|c| format!("{} by <@{}>", c.correction.describe(), c.staff))
+            .collect();
+        fields.push(("Corrected".to_owned(), lines.join("\n")));
+    }
     fields
 }
 
@@ -221,6 +284,18 @@ pub fn action_done(case: CaseId, action: &CaseAction, state: CaseState) -> Strin
     }
 }
 
+/// What a staff member is told after a correction was recorded.
+pub fn correction_done(case: CaseId, correction: Correction) -> String {
+    match correction {
+        Correction::Intent { to, .. } => {
+            format!("Case #{case} is now {to}; thanks, the correction is kept for retraining.")
+        }
+        Correction::NoPerson => format!(
+            "Noted: case #{case} didn't need a person; the correction is kept for retraining."
+        ),
+    }
+}
+
 pub fn private_answer(text: &str) -> Value {
     json!({
         "type": 4,
@@ -235,7 +310,7 @@ pub fn public_answer(text: &str) -> Value {
 
 /// Replaces the clicked card with the case as it now stands.
 pub fn card_update(view: &CaseView, sla: &SlaPolicy) -> Value {
-    json!({ "type": 7, "data": { "embeds": [card_embed(view, None, sla)], "components": [card_buttons(view.case.id)] } })
+    json!({ "type": 7, "data": { "embeds": [card_embed(view, None, sla)], "components": card_components(view) } })
 }
 
 /// Opens a form.
@@ -256,6 +331,7 @@ fn truncate(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::correction::StoredCorrection;
     use crate::domain::views::{Customer, Projection};
     use crate::domain::{Case, CustomerId, Origin, UserId};
 
@@ -275,23 +351,102 @@ mod tests {
                 created_at: at,
             },
             projection: Projection::default(),
+            corrections: Vec::new(),
         }
     }
 
-    #[test]
-    fn a_card_has_at_most_five_buttons_each_with_a_unique_id_under_discords_limits() {
-        let buttons = card_buttons(CaseId(12));
-        let ids: Vec<&str> = buttons["components"]
-            .as_array()
+    fn escalated() -> CaseView {
+        let mut v = view();
+        v.case.escalated_at = Some(v.case.created_at);
+        v.case.intent = Some(Intent::Refund);
+        v
+    }
+
+    fn custom_ids(rows: &Value) -> Vec<String> {
+        rows.as_array()
             .unwrap()
             .iter()
-            .map(|b| b["custom_id"].as_str().unwrap())
-            .collect();
-        assert!(ids.len() <= 5);
+            .flat_map(|row| row["components"].as_array().unwrap().clone())
+            .map(|c| c["custom_id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_card_has_at_most_five_components_a_row_each_with_a_unique_id_under_discords_limits() {
+        let rows = card_components(&escalated());
+        for row in rows.as_array().unwrap() {
+            assert!(row["components"].as_array().unwrap().len() <= 5, "{row}");
+        }
+        let ids = custom_ids(&rows);
         assert!(ids.iter().all(|id| id.len() <= 100 && id.ends_with(":12")));
-        let mut unique = ids.clone();
-        unique.dedup();
-        assert_eq!(unique.len(), ids.len());
+        let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        assert!(ids.contains(&"cb:noperson:12".to_owned()), "{ids:?}");
+        assert!(ids.contains(&"cb:intent:12".to_owned()), "{ids:?}");
+    }
+
+    #[test]
+    fn the_intent_select_lists_every_intent_within_discords_limits_and_marks_the_current_one() {
+        let select = intent_select(CaseId(i64::MAX), Some(Intent::Refund));
+        assert_eq!(select["type"], 3);
+        assert!(select["custom_id"].as_str().unwrap().len() <= 100);
+        assert!(select["placeholder"].as_str().unwrap().chars().count() <= 150);
+        let options = select["options"].as_array().unwrap();
+        assert!(options.len() <= MAX_SELECT_OPTIONS);
+        let values: Vec<&str> = options
+            .iter()
+            .map(|o| o["value"].as_str().unwrap())
+            .collect();
+        let every: Vec<&str> = Intent::BY_PRECEDENCE.iter().map(|i| i.as_str()).collect();
+        assert_eq!(values, every);
+        for o in options {
+            let label = o["label"].as_str().unwrap();
+            assert!((1..=100).contains(&label.chars().count()), "{label}");
+            assert!(o["value"].as_str().unwrap().len() <= 100);
+        }
+        let marked: Vec<&str> = options
+            .iter()
+            .filter(|o| o.get("description").is_some())
+            .map(|o| o["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(marked, ["refund"]);
+        assert_eq!(intent_label(Intent::ReturnOrExchange), "Return or exchange");
+    }
+
+    #[test]
+    fn didnt_need_a_person_is_offered_only_on_a_case_that_went_to_a_person_and_only_once() {
+        let never = view();
+        assert!(!custom_ids(&card_components(&never)).contains(&"cb:noperson:12".to_owned()));
+        let mut said = escalated();
+        said.corrections.push(StoredCorrection {
+            case_id: CaseId(12),
+            staff: "ana".into(),
+            correction: Correction::NoPerson,
+            at: said.case.created_at,
+        });
+        assert!(!custom_ids(&card_components(&said)).contains(&"cb:noperson:12".to_owned()));
+    }
+
+    #[test]
+    fn a_card_shows_each_correction_with_who_made_it_and_old_and_new() {
+        let mut v = escalated();
+        v.corrections.push(StoredCorrection {
+            case_id: CaseId(12),
+            staff: "7".into(),
+            correction: Correction::Intent {
+                from: Some(Intent::Other),
+                to: Intent::Refund,
+            },
+            at: v.case.created_at,
+        });
+        let fields = card_fields(&v, &SlaPolicy::default());
+        assert!(
+            fields.contains(&(
+                "Corrected".to_owned(),
+                "intent other → refund by <@7>".to_owned()
+            )),
+            "{fields:?}"
+        );
     }
 
     #[test]

@@ -12,6 +12,10 @@ pub enum Control {
     Resolve(CaseId),
     /// Staff, on the card or in the thread: opens the reply form.
     Reply(CaseId),
+    /// Staff, on the card: the "Wrong intent?" select (the intent comes as its chosen value).
+    CorrectIntent(CaseId),
+    /// Staff, on the card: "Didn't need a person".
+    NoPerson(CaseId),
     /// The customer, in DM.
     TalkToPerson(CaseId),
     RequestCall(CaseId),
@@ -31,6 +35,8 @@ impl Control {
             | Control::Release(c)
             | Control::Resolve(c)
             | Control::Reply(c)
+            | Control::CorrectIntent(c)
+            | Control::NoPerson(c)
             | Control::TalkToPerson(c)
             | Control::RequestCall(c)
             | Control::Solved(c)
@@ -49,6 +55,8 @@ impl Control {
                 | Control::Resolve(_)
                 | Control::Reply(_)
                 | Control::ReplyForm(_)
+                | Control::CorrectIntent(_)
+                | Control::NoPerson(_)
         )
     }
 }
@@ -61,6 +69,8 @@ impl Control {
             Control::Resolve(c) => format!("cb:resolve:{c}"),
             Control::Reply(c) => format!("cb:reply:{c}"),
             Control::ReplyForm(c) => format!("cb:replyform:{c}"),
+            Control::CorrectIntent(c) => format!("cb:intent:{c}"),
+            Control::NoPerson(c) => format!("cb:noperson:{c}"),
             Control::TalkToPerson(c) => format!("cb:person:{c}"),
             Control::RequestCall(c) => format!("cb:call:{c}"),
             Control::Solved(c) => format!("cb:solved:{c}"),
@@ -83,6 +93,8 @@ impl Control {
             "resolve" => Control::Resolve(case),
             "reply" => Control::Reply(case),
             "replyform" => Control::ReplyForm(case),
+            "intent" => Control::CorrectIntent(case),
+            "noperson" => Control::NoPerson(case),
             "person" => Control::TalkToPerson(case),
             "call" => Control::RequestCall(case),
             "solved" => Control::Solved(case),
@@ -127,6 +139,8 @@ mod tests {
             Control::Rate(CaseId(7), 5),
             Control::CallbackForm(CaseId(8)),
             Control::ReplyForm(CaseId(10)),
+            Control::CorrectIntent(CaseId(11)),
+            Control::NoPerson(CaseId(12)),
         ];
         for control in all {
             assert_eq!(Control::parse(&control.to_custom_id()), Some(control));
@@ -159,5 +173,12 @@ mod tests {
     #[test]
     fn custom_ids_fit_discords_100_characters() {
         assert!(Control::Rate(CaseId(i64::MAX), 5).to_custom_id().len() <= 100);
+        assert!(
+            Control::CorrectIntent(CaseId(i64::MAX))
+                .to_custom_id()
+                .len()
+                <= 100
+        );
+        assert!(Control::NoPerson(CaseId(i64::MAX)).to_custom_id().len() <= 100);
     }
 }

@@ -194,7 +194,7 @@ impl DiscordDelivery {
         let queue = self.settings.queue_channel;
         let card = json!({
             "embeds": [components::card_embed(&view, Some(&entry.body), &self.sla)],
-            "components": [components::card_buttons(case)],
+            "components": components::card_components(&view),
             "allowed_mentions": mention_nobody(),
         });
         if let Some(existing) = &view.projection.card_message_id {

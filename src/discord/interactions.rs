@@ -5,14 +5,15 @@
 
 use serde_json::Value;
 use serenity::all::{
-    ActionRowComponent, CommandInteraction, ComponentInteraction, ModalInteraction,
+    ActionRowComponent, CommandInteraction, ComponentInteraction, ComponentInteractionDataKind,
+    ModalInteraction,
 };
 
 use super::commands::{self, StaffCommand};
 use super::components::{self, private_answer, public_answer};
 use super::custom_id::Control;
 use super::events::{refused, staff_role, Handler};
-use crate::domain::{CaseAction, CaseId, StaffId, UserId};
+use crate::domain::{CaseAction, CaseId, Intent, StaffId, UserId};
 use crate::render::case::queue_line;
 use crate::services::customers::CustomerAction;
 use crate::services::ActionError;
@@ -196,17 +197,29 @@ impl Handler {
                 .unwrap_or_default(),
             channel: c.channel_id.to_string(),
         };
+        let chosen = match &c.data.kind {
+            ComponentInteractionDataKind::StringSelect { values } => values.as_slice(),
+            _ => &[],
+        };
         let answer = match Control::parse(&c.data.custom_id) {
             None => private_answer("That button is no longer in use."),
             Some(control) if control.is_staff() => {
-                self.staff_button(&origin, control, &c.data.custom_id).await
+                self.staff_button(&origin, control, &c.data.custom_id, chosen)
+                    .await
             }
             Some(control) => self.customer_button(&origin, control).await,
         };
         self.answer(c.id.get(), &c.token, answer).await;
     }
 
-    async fn staff_button(&self, origin: &Origin, control: Control, custom_id: &str) -> Value {
+    /// A staff button or select (`chosen`: the values picked in a select).
+    async fn staff_button(
+        &self,
+        origin: &Origin,
+        control: Control,
+        custom_id: &str,
+        chosen: &[String],
+    ) -> Value {
         let case = control.case();
         if !origin.in_staff_server || !self.is_staff_member(origin) {
             return private_answer(&self.refuse_staff(origin, Some(case), custom_id).await);
@@ -219,12 +232,34 @@ impl Handler {
             Control::Reply(case) => return components::modal(components::reply_form(case)),
             Control::Claim(case) => StaffCommand::Claim(Some(case)),
             Control::Release(case) => StaffCommand::Release(Some(case)),
+            Control::CorrectIntent(case) => {
+                return private_answer(&self.correct_intent(case, &staff, chosen).await)
+            }
+            Control::NoPerson(case) => {
+                let text = match self.app.staff.correct_no_person(case, &staff).await {
+                    Ok(done) => components::correction_done(case, done),
+                    Err(e) => components::error_text(&e),
+                };
+                return private_answer(&text);
+            }
             _ => StaffCommand::Resolve(Some(case), "resolved from the case card".into()),
         };
         // The outbox refreshes the card; the click is answered privately.
         match self.execute(&staff, command).await {
             Ok(text) => private_answer(&text),
             Err(e) => private_answer(&components::error_text(&e)),
+        }
+    }
+
+    /// The intent picked in a card's "Wrong intent?" select, recorded as a correction. The card
+    /// is refreshed through the outbox; the answer is private.
+    async fn correct_intent(&self, case: CaseId, staff: &StaffId, chosen: &[String]) -> String {
+        let Some(intent) = chosen.first().and_then(|v| v.parse::<Intent>().ok()) else {
+            return "Pick one of the intents in the list.".into();
+        };
+        match self.app.staff.correct_intent(case, staff, intent).await {
+            Ok(done) => components::correction_done(case, done),
+            Err(e) => components::error_text(&e),
         }
     }
 

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::audit::NewAuditEvent;
 use super::case::Case;
+use super::correction::NewCorrection;
 use super::ids::{CaseId, CustomerId, OutboxId, StaffId, UserId};
 use super::message::ChannelKind;
 use super::outbox::Outgoing;
@@ -171,6 +172,8 @@ pub struct Change {
     pub staff: Vec<StaffWrite>,
     pub customers: Vec<CustomerWrite>,
     pub projections: Vec<ProjectionWrite>,
+    /// Staff corrections of routing.
+    pub corrections: Vec<NewCorrection>,
     pub outbox: Vec<Outgoing>,
     pub outbox_updates: Vec<OutboxUpdate>,
     pub events: Vec<NewAuditEvent>,
@@ -189,6 +192,7 @@ impl Change {
             staff: Vec::new(),
             customers: Vec::new(),
             projections: Vec::new(),
+            corrections: Vec::new(),
             outbox: Vec::new(),
             outbox_updates: Vec::new(),
             events: Vec::new(),
@@ -250,6 +254,11 @@ impl Change {
         self
     }
 
+    pub fn correct(mut self, correction: NewCorrection) -> Change {
+        self.corrections.push(correction);
+        self
+    }
+
     pub fn delivered(mut self, update: OutboxUpdate) -> Change {
         self.outbox_updates.push(update);
         self
@@ -266,6 +275,7 @@ impl Change {
             && self.staff.is_empty()
             && self.customers.is_empty()
             && self.projections.is_empty()
+            && self.corrections.is_empty()
             && self.outbox.is_empty()
             && self.outbox_updates.is_empty()
             && self.events.is_empty()

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod case;
 pub mod change;
+pub mod correction;
 pub mod ids;
 pub mod message;
 pub mod orders;

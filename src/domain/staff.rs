@@ -71,8 +71,12 @@ pub enum Work {
     Reply,
     /// The customer's callback number: shown to the assignee and nobody else.
     SeeCallback,
-    /// Tags, priority, intent corrections, waiting on the customer, merging: anyone on the team.
+    /// Tags, priority, waiting on the customer, merging: anyone on the team.
     Triage,
+    /// Saying routing read the wrong intent: anyone on the team, whoever holds the case.
+    CorrectIntent,
+    /// Saying the case did not need a person: likewise anyone on the team.
+    CorrectHandover,
     /// Joining the case's thread to read along: anyone on the team.
     Join,
 }
@@ -84,6 +88,8 @@ impl Work {
             Work::Reply => Action::CaseReplied,
             Work::SeeCallback => Action::CallbackShown,
             Work::Triage => Action::CaseTagged,
+            Work::CorrectIntent => Action::IntentCorrected,
+            Work::CorrectHandover => Action::HandoverCorrected,
             Work::Join => Action::ThreadJoined,
         }
     }
@@ -101,7 +107,10 @@ pub fn authorize_work(
     };
     let holds_it = assignee == Some(&member.id);
     match (work, assignee) {
-        (Work::Note | Work::Triage | Work::Join, _) => Ok(()),
+        (
+            Work::Note | Work::Triage | Work::Join | Work::CorrectIntent | Work::CorrectHandover,
+            _,
+        ) => Ok(()),
         (Work::Reply | Work::SeeCallback, None) => Err(AuthError::NotClaimed),
         (Work::Reply, Some(_)) if holds_it || member.role == Role::Lead => Ok(()),
         (Work::Reply, Some(holder)) => Err(AuthError::NotAssignee {
@@ -206,6 +215,20 @@ mod tests {
             authorize_work(&"eve".into(), None, Work::Note, None),
             Err(AuthError::NotStaff { who: "eve".into() })
         );
+    }
+
+    #[test]
+    fn any_team_member_may_correct_routing_on_any_case_and_nobody_else_may() {
+        let ben = member("ben", Role::Staff);
+        for work in [Work::CorrectIntent, Work::CorrectHandover] {
+            assert!(authorize_work(&"ben".into(), Some(&ben), work, Some(&"ana".into())).is_ok());
+            assert!(authorize_work(&"ben".into(), Some(&ben), work, None).is_ok());
+            assert_eq!(
+                authorize_work(&"eve".into(), None, work, None),
+                Err(AuthError::NotStaff { who: "eve".into() })
+            );
+        }
+        assert_eq!(Work::CorrectIntent.audit_action(), Action::IntentCorrected);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::case::{Case, CaseState, Priority};
 use super::change::MessageAuthor;
+use super::correction::StoredCorrection;
 use super::ids::{CaseId, CustomerId, OutboxId, StaffId, UserId};
 use super::message::ChannelKind;
 use super::outbox::{Destination, OutboxKind};
@@ -45,6 +46,8 @@ pub struct CaseView {
     pub case: Case,
     pub customer: Customer,
     pub projection: Projection,
+    /// What staff corrected about routing on this case, oldest first.
+    pub corrections: Vec<StoredCorrection>,
 }
 
 /// One case in the staff queue.
@@ -163,6 +166,9 @@ pub struct StoredMetrics {
     pub waiting_by_priority: Vec<(Priority, i64)>,
     pub sla_breaches: i64,
     pub outbox_backlog: i64,
+    /// Staff corrections of routing's intent, and of hand-overs that needed no person.
+    pub intent_corrections: i64,
+    pub no_person_corrections: i64,
 }
 
 /// How many rows of each kind there are, for tests, the demo and benchmarks.

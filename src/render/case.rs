@@ -1,5 +1,5 @@
-//! A case for people and for machines on the command line: its header, its conversation, its
-//! notes and its audit trail, as text or as one JSON object.
+//! A case for people and for machines on the command line: its header, its conversation, staff
+//! corrections of routing, its notes and its audit trail, as text or as one JSON object.
 
 use serde_json::{json, Value};
 
@@ -64,6 +64,18 @@ pub fn case_text(r: &CaseRecord) -> String {
             m.body
         ));
     }
+    let corrections = &r.view.corrections;
+    if !corrections.is_empty() {
+        out.push_str(&format!("\ncorrections ({}):\n", corrections.len()));
+        for c in corrections {
+            out.push_str(&format!(
+                "  [{}] {} by {}\n",
+                c.at.to_rfc3339(),
+                c.correction.describe(),
+                c.staff
+            ));
+        }
+    }
     if !r.notes.is_empty() {
         out.push_str(&format!("\nnotes ({}):\n", r.notes.len()));
         for n in r.notes {
@@ -116,6 +128,11 @@ pub fn case_json(r: &CaseRecord) -> Value {
             "text": m.body,
             "sent_at": m.sent_at.to_rfc3339(),
         })).collect::<Vec<_>>(),
+        "corrections": r.view.corrections.iter().map(|c| {
+            let mut line = json!(c);
+            line["at"] = json!(c.at.to_rfc3339());
+            line
+        }).collect::<Vec<_>>(),
         "notes": r.notes.iter().map(|n| json!({
             "author": n.author, "text": n.body, "at": n.at.to_rfc3339(),
         })).collect::<Vec<_>>(),

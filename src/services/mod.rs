@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod callbacks;
 pub mod cards;
+pub mod corrections;
 pub mod customers;
 pub mod errors;
 pub mod intake;

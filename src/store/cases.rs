@@ -56,7 +56,7 @@ impl Store {
         row.map(Case::try_from).transpose()
     }
 
-    /// A case with its customer and its projection on the chat platform.
+    /// A case with its customer, its projection on the chat platform and its corrections.
     pub async fn case_view(&self, id: CaseId) -> Result<Option<CaseView>, StoreError> {
         let sql = once(&SELECT_VIEW, || {
             format!(
@@ -67,7 +67,11 @@ impl Store {
         });
         let row: Option<CaseViewRow> =
             on_db!(self, pool => sqlx::query_as(sql).bind(id.get()).fetch_optional(pool).await)?;
-        row.map(CaseView::try_from).transpose()
+        let Some(mut view) = row.map(CaseView::try_from).transpose()? else {
+            return Ok(None);
+        };
+        view.corrections = self.corrections(id).await?;
+        Ok(Some(view))
     }
 
     /// Waiting cases in serving order (priority, then the longest wait), then claimed ones.
@@ -278,11 +282,14 @@ impl Store {
             .await)?;
         let (customer_messages, sla_breaches, outbox_backlog): (i64, i64, i64) =
             on_db!(self, pool => sqlx::query_as(FIGURES).fetch_one(pool).await)?;
+        let (intent_corrections, no_person_corrections) = self.correction_counts().await?;
         Ok(StoredMetrics {
             customer_messages,
             waiting_by_priority: by_priority(waiting),
             sla_breaches,
             outbox_backlog,
+            intent_corrections,
+            no_person_corrections,
         })
     }
 

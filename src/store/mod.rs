@@ -1,7 +1,7 @@
 //! The storage port: the only place in casebot that speaks SQL.
 //!
 //! Services see [`Store`]: reads by aggregate (one file each: [`cases`], [`messages`],
-//! [`customers`], [`outbox`], [`audit`], [`staff`], [`callbacks`], [`orders`]) and
+//! [`customers`], [`outbox`], [`audit`], [`staff`], [`callbacks`], [`orders`], [`corrections`]) and
 //! one way to change state, [`Store::apply`], which takes a [`Change`] (a unit of work with its
 //! audit events and outbox rows). The writer commits the changes of concurrent callers together
 //! in one transaction (group commit, see [`writer`]) and reports each one's own outcome.
@@ -18,6 +18,7 @@ mod budget;
 mod callbacks;
 mod cases;
 mod columns;
+mod corrections;
 mod customers;
 mod messages;
 mod orders;

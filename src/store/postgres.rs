@@ -207,6 +207,12 @@ fn statement(what: Rows) -> &'static str {
              SELECT r.case_id, r.members FROM jsonb_to_recordset($1) AS r(case_id bigint, members text[]) \
              ON CONFLICT (case_id) DO UPDATE SET thread_members = excluded.thread_members"
         }
+        Rows::Corrections => {
+            "INSERT INTO case_corrections (case_id, kind, from_intent, to_intent, staff_id, \
+                created_at) \
+             SELECT case_id, kind, from_intent, to_intent, staff_id, created_at \
+             FROM jsonb_populate_recordset(NULL::case_corrections, $1)"
+        }
         Rows::Outbox => {
             "INSERT INTO outbox (case_id, kind, destination, target, reply_to, body, \
                 next_attempt_at, created_at) \

@@ -33,6 +33,7 @@ pub(crate) struct CaseRow {
     priority: String,
     origin: String,
     intent: Option<String>,
+    intent_corrected: bool,
     order_number: Option<String>,
     order_value_cents: Option<i64>,
     escalation_reason: Option<String>,
@@ -75,6 +76,7 @@ impl TryFrom<CaseRow> for Case {
             priority: r.priority.parse()?,
             origin: r.origin.parse()?,
             intent: r.intent.as_deref().map(str::parse).transpose()?,
+            intent_corrected: r.intent_corrected,
             order_number: r.order_number,
             order_value_cents: r.order_value_cents,
             escalation_reasons: r
@@ -407,8 +409,8 @@ where
 
 /// The columns of [`CaseRow`], for a `cases` table aliased `c`.
 pub(crate) const CASE_COLUMNS: &str = "c.id, c.customer_id, c.version, c.state, c.assignee, \
-    c.priority, c.origin, c.intent, c.order_number, c.order_value_cents, c.escalation_reason, \
-    c.resolution_summary, c.flow, c.human_requests, c.customer_messages, c.waiting_until, \
+    c.priority, c.origin, c.intent, c.intent_corrected, c.order_number, c.order_value_cents, \
+    c.escalation_reason, c.resolution_summary, c.flow, c.human_requests, c.customer_messages, c.waiting_until, \
     c.stuck_reason, c.sentiment, c.frustrated, c.rating, c.tags, c.waiting_on_customer_since, \
     c.reminded_at, c.staff_answered_at, c.merged_into, c.last_mention_at, c.created_at, \
     c.updated_at, c.escalated_at, c.claimed_at, c.first_response_at, c.resolved_at, c.closed_at, \
@@ -444,6 +446,8 @@ impl TryFrom<CaseViewRow> for crate::domain::views::CaseView {
             case: r.case.try_into()?,
             customer: r.customer.into(),
             projection: r.projection.into(),
+            // Read by a statement of their own (see `Store::case_view`).
+            corrections: Vec::new(),
         })
     }
 }
@@ -487,8 +491,8 @@ pub(crate) struct AuthorCaseRow {
 /// The columns every case write sets, in the order both adapters' batch statements list them.
 pub(crate) const CASE_TARGETS: &str =
     "customer_id, version, state, assignee, priority, priority_rank, \
-    origin, intent, order_number, order_value_cents, escalation_reason, resolution_summary, \
-    flow, human_requests, customer_messages, waiting_until, stuck_reason, sentiment, frustrated, \
+    origin, intent, intent_corrected, order_number, order_value_cents, escalation_reason, \
+    resolution_summary, flow, human_requests, customer_messages, waiting_until, stuck_reason, sentiment, frustrated, \
     rating, tags, waiting_on_customer_since, reminded_at, staff_answered_at, merged_into, \
     last_mention_at, created_at, updated_at, escalated_at, claimed_at, first_response_at, \
     resolved_at, closed_at, first_response_breached_at, resolution_breached_at";

@@ -6,6 +6,7 @@ mod support;
 mod architecture;
 mod audit_log;
 mod bad_input;
+mod corrections;
 mod discord;
 mod intake;
 mod llm;

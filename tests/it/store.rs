@@ -1,13 +1,15 @@
 //! The store's conformance suite: units of work applied whole or not at all, compare-and-set on
 //! case versions, duplicates, group commit keeping each change's own outcome, per-case audit
-//! chains under concurrent writers, checkpoints, and tampering of every kind found by
-//! verification. Every story runs on both backends.
+//! chains under concurrent writers, checkpoints, tampering of every kind found by verification,
+//! and staff corrections with the reads the training export makes. Every story runs on both
+//! backends.
 
 use casebot::domain::audit::{Action, Actor, NewAuditEvent};
-use casebot::domain::change::{CustomerUpsert, MessageAuthor, NewMessage};
-use casebot::domain::ids::{CaseId, CustomerId, UserId};
+use casebot::domain::change::{CustomerUpsert, CustomerWrite, MessageAuthor, NewMessage};
+use casebot::domain::correction::{Correction, NewCorrection};
+use casebot::domain::ids::{CaseId, CustomerId, StaffId, UserId};
 use casebot::domain::message::sha256_hex;
-use casebot::domain::{Applied, Case, Change, ChannelKind, Origin, OutboxKind, Outgoing};
+use casebot::domain::{Applied, Case, Change, ChannelKind, Intent, Origin, OutboxKind, Outgoing};
 use casebot::store::{Backend, Page, Store};
 use chrono::{DateTime, Utc};
 
@@ -290,4 +292,137 @@ on_both_backends!(
     a_second_active_case_for_one_customer_is_a_conflict,
     a_batch_with_one_failing_change_commits_the_rest,
     concurrent_writers_on_one_case_keep_its_chain_intact,
+    corrections_are_written_with_their_change_or_not_at_all_and_read_back_in_order,
+    corrected_cases_come_a_page_at_a_time_with_their_first_text_and_routing_record,
 );
+
+/// A correction of `case` by ana, over the version `case` was read at.
+fn correction(case: &Case, correction: Correction) -> Change {
+    let mut after = case.clone();
+    if let Correction::Intent { to, .. } = correction {
+        after.intent = Some(to);
+    }
+    let event = NewAuditEvent::new(
+        now(),
+        Actor::staff(&StaffId::new("ana")),
+        correction.audit_action(),
+    )
+    .on(case.id);
+    Change::at(now())
+        .update(case, after)
+        .correct(NewCorrection {
+            case_id: case.id,
+            staff: StaffId::new("ana"),
+            correction,
+        })
+        .event(event)
+}
+
+const TO_REFUND: Correction = Correction::Intent {
+    from: None,
+    to: Intent::Refund,
+};
+
+async fn corrections_are_written_with_their_change_or_not_at_all_and_read_back_in_order(
+    backend: Backend,
+) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let case = open_case(&store, "maya").await;
+    assert_eq!(store.correction_counts().await.unwrap(), (0, 0));
+    let outcome = store.apply(correction(&case, TO_REFUND)).await.unwrap();
+    assert!(matches!(outcome, Applied::Done { .. }));
+    // `case` is a version behind now: a correction over it is refused whole.
+    let stale = store.apply(correction(&case, Correction::NoPerson)).await;
+    assert_eq!(stale.unwrap(), Applied::Conflict);
+    assert_eq!(store.corrections(case.id).await.unwrap().len(), 1);
+
+    let current = store.case(case.id).await.unwrap().unwrap();
+    assert_eq!(current.intent, Some(Intent::Refund));
+    store
+        .apply(correction(&current, Correction::NoPerson))
+        .await
+        .unwrap();
+    let stored = store.corrections(case.id).await.unwrap();
+    let kinds: Vec<Correction> = stored.iter().map(|c| c.correction).collect();
+    assert_eq!(kinds, [TO_REFUND, Correction::NoPerson]);
+    assert!(stored
+        .iter()
+        .all(|c| c.staff.as_str() == "ana" && c.case_id == case.id));
+    assert!(stored[0].at <= stored[1].at);
+    let view = store.case_view(case.id).await.unwrap().unwrap();
+    assert_eq!(view.corrections, stored);
+    assert_eq!(store.correction_counts().await.unwrap(), (1, 1));
+    let metrics = store.metrics().await.unwrap();
+    assert_eq!(
+        (metrics.intent_corrections, metrics.no_person_corrections),
+        (1, 1)
+    );
+    assert!(store.verify_audit(None).await.unwrap().is_intact());
+    db.cleanup().await;
+}
+
+async fn corrected_cases_come_a_page_at_a_time_with_their_first_text_and_routing_record(
+    backend: Backend,
+) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let maya = open_case(&store, "maya").await;
+    let omar = open_case(&store, "omar").await;
+    let lin = open_case(&store, "lin").await;
+    for (n, frustrated) in [(1, true), (2, false)] {
+        let details = serde_json::json!({ "intent": "order_tracking", "escalate": n == 1,
+            "frustration": frustrated, "urgency": false });
+        let routed = NewAuditEvent::new(now(), Actor::bot(), Action::CaseRouted)
+            .on(maya.id)
+            .with(details);
+        store.apply(Change::at(now()).event(routed)).await.unwrap();
+    }
+    store.apply(correction(&maya, TO_REFUND)).await.unwrap();
+    store
+        .apply(correction(&lin, Correction::NoPerson))
+        .await
+        .unwrap();
+    let erase = Change::at(now()).customer(CustomerWrite::Erased {
+        customer_id: lin.customer_id,
+    });
+    store.apply(erase).await.unwrap();
+
+    let first = store.corrected_cases(Page::first(1)).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let m = &first[0];
+    assert_eq!(m.case_id, maya.id);
+    assert_eq!(m.text.as_deref(), Some("hi"));
+    let routing = m.routing.expect("maya's case was routed");
+    assert_eq!(routing.intent, Some(Intent::OrderTracking));
+    assert_eq!(
+        (routing.escalate, routing.frustration),
+        (Some(true), true),
+        "the first routing record"
+    );
+    assert_eq!(m.corrected_intent, Some(Intent::Refund));
+    assert!(!m.no_person);
+
+    let page = Page {
+        after: maya.id.get(),
+        limit: 1,
+    };
+    let second = store.corrected_cases(page).await.unwrap();
+    assert_eq!(second.len(), 1, "omar's case has no correction");
+    let l = &second[0];
+    assert_eq!(l.case_id, lin.id);
+    assert_eq!(l.text, None, "an erased message is not exported");
+    assert_eq!((l.routing, l.corrected_intent), (None, None));
+    assert!(l.no_person);
+    let page = Page {
+        after: lin.id.get(),
+        limit: 1,
+    };
+    assert!(store.corrected_cases(page).await.unwrap().is_empty());
+    assert!(omar.id < lin.id, "the page skipped a case between the two");
+    db.cleanup().await;
+}

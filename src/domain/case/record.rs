@@ -25,6 +25,8 @@ pub struct Case {
     pub origin: Origin,
     /// What routing (or a staff correction) says the customer needs.
     pub intent: Option<Intent>,
+    /// Staff corrected the intent: routing leaves it as they set it from then on.
+    pub intent_corrected: bool,
     pub order_number: Option<String>,
     pub order_value_cents: Option<i64>,
     /// Why the case went to people, in the order the reasons arose.
@@ -80,6 +82,7 @@ impl Case {
             priority: Priority::Normal,
             origin,
             intent: None,
+            intent_corrected: false,
             order_number: None,
             order_value_cents: None,
             escalation_reasons: Vec::new(),

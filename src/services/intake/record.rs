@@ -263,7 +263,10 @@ pub(crate) fn routed(input: Input, reading: &Reading, decision: Decision) -> (Ch
 
 /// What the case remembers of the decision.
 fn note_decision(case: &mut Case, reading: &Reading, d: &Decision) {
-    case.intent = Some(d.intent);
+    // Staff know better than routing: an intent they corrected stays.
+    if !case.intent_corrected {
+        case.intent = Some(d.intent);
+    }
     case.priority = case.priority.max(d.priority);
     case.order_number = d.order_number.clone().or(case.order_number.take());
     case.order_value_cents = d.order_value_cents.or(case.order_value_cents);
@@ -319,6 +322,7 @@ fn routed_event(
             "confidence": reading.local.confidence,
             "frustration": reading.mood.frustration,
             "urgency": reading.mood.urgency,
+            "escalate": d.escalate,
             "rules": d.rules,
             "flow": d.flow.map(|f| f.as_str()),
             "priority": d.priority.as_str(),

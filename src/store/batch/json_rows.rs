@@ -42,6 +42,7 @@ pub(super) fn case_row(case: &Case, time: TimeFormat) -> Value {
         "priority_rank": case.priority.rank(),
         "origin": case.origin.as_str(),
         "intent": case.intent.map(|i| i.as_str()),
+        "intent_corrected": case.intent_corrected,
         "order_number": case.order_number,
         "order_value_cents": case.order_value_cents,
         "escalation_reason": (!case.escalation_reasons.is_empty()).then(|| case.reasons_line()),

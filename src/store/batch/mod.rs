@@ -10,8 +10,8 @@
 //!    conflict;
 //! 3. store messages; a change whose message is already stored is a duplicate;
 //! 4. if anything conflicted, roll back and run the batch again without it;
-//! 5. write the rest (notes, callbacks, staff, projections, outbox) and seal the audit events
-//!    onto their chains, then commit once.
+//! 5. write the rest (notes, callbacks, staff, projections, corrections, outbox) and seal the
+//!    audit events onto their chains, then commit once.
 //!
 //! Rows travel as one JSON array per statement. PostgreSQL reads it natively (one prepared
 //! statement for a batch of any size); SQLite binds its values one by one (see the adapter).
@@ -30,7 +30,9 @@ use seal::{existing_chains, seal_events};
 
 use super::StoreError;
 use crate::domain::change::{CustomerWrite, StaffWrite};
+use crate::domain::correction::Correction;
 use crate::domain::ids::{CaseId, CustomerId, NEW_CASE_MARK};
+use crate::domain::Intent;
 use crate::domain::{Applied, Case, Change};
 
 /// The statements that write rows without reading anything back.
@@ -54,6 +56,7 @@ pub(crate) enum Rows {
     Cards,
     DmsClosed,
     ThreadMembers,
+    Corrections,
     Outbox,
     OutboxSent,
     OutboxRetry,
@@ -467,6 +470,16 @@ async fn write_rest(
         for write in &change.projections {
             let (what, row) = projection_row(write, &case);
             rows.push(what, row);
+        }
+        for c in &change.corrections {
+            let (from, to) = match c.correction {
+                Correction::Intent { from, to } => (from.map(Intent::as_str), Some(to.as_str())),
+                Correction::NoPerson => (None, None),
+            };
+            let row = json!({ "case_id": case(c.case_id), "kind": c.correction.kind(),
+                "from_intent": from, "to_intent": to, "staff_id": c.staff.as_str(),
+                "created_at": at });
+            rows.push(Rows::Corrections, row);
         }
         for m in &change.outbox {
             let (destination, target, reply_to) = m.destination.to_columns();

@@ -229,6 +229,12 @@ const WRITES: &[Write] = &[
          ON CONFLICT (case_id) DO UPDATE SET thread_members = excluded.thread_members",
     ),
     (
+        Rows::Corrections,
+        &["case_id", "kind", "from_intent", "to_intent", "staff_id", "created_at"],
+        "INSERT INTO case_corrections (case_id, kind, from_intent, to_intent, staff_id, created_at) \
+         SELECT case_id, kind, from_intent, to_intent, staff_id, created_at FROM rows WHERE true",
+    ),
+    (
         Rows::Outbox,
         &["case_id", "kind", "destination", "target", "reply_to", "body", "created_at"],
         "INSERT INTO outbox (case_id, kind, destination, target, reply_to, body, next_attempt_at, created_at) \

@@ -3,6 +3,7 @@
 //! [`Bot`] is a [`TestApp`] with the sandbox and the running bot beside it, and what people do
 //! there: customers DM and mention, staff click, run commands and fill in forms.
 
+mod corrections;
 mod customers;
 mod resilience;
 mod setup;

@@ -49,7 +49,8 @@ async fn an_escalation_posts_a_card_and_opens_a_private_thread_only_staff_in_it_
     let (_, case, card) = bot.escalated("ines").await;
     assert_eq!(
         buttons(&card),
-        ["claim", "reply", "release", "resolve"].map(|verb| format!("cb:{verb}:{case}"))
+        ["claim", "reply", "release", "resolve", "noperson", "intent"]
+            .map(|verb| format!("cb:{verb}:{case}"))
     );
     let embed = card.embeds[0].to_string();
     assert!(embed.contains("account_security"), "{embed}");

@@ -1,12 +1,13 @@
-//! `casebot case`, `audit`, `intake` and `call-me`: reading a case, checking and sealing the
-//! audit log, and taking in a message or a callback request as a chat or phone channel would.
+//! `casebot case`, `audit`, `intake` and `call-me`: reading a case and correcting what routing
+//! read on it, checking and sealing the audit log, and taking in a message or a callback request
+//! as a chat or phone channel would.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use casebot::app::App;
-use casebot::domain::{CaseId, ChannelKind, InboundMessage, UserId};
+use casebot::domain::{CaseId, ChannelKind, InboundMessage, Intent, StaffId, UserId};
 use casebot::render::case::{case_json, case_text, CaseRecord};
 
 use super::grammar::{AuditCommand, CaseCommand, IntakeArgs};
@@ -16,7 +17,15 @@ pub async fn case(
     command: CaseCommand,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let CaseCommand::Show { case_id, json } = command;
+    let (case_id, json) = match command {
+        CaseCommand::Show { case_id, json } => (case_id, json),
+        CaseCommand::Correct {
+            case_id,
+            intent,
+            no_person: _,
+            staff,
+        } => return correct(app, CaseId(case_id), intent.as_deref(), &staff, out).await,
+    };
     let case = CaseId(case_id);
     let view = app
         .store
@@ -37,6 +46,30 @@ pub async fn case(
     } else {
         write!(out, "{}", case_text(&record))?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `casebot case correct`: the same correction the card's select and button make.
+async fn correct(
+    app: &App,
+    case: CaseId,
+    intent: Option<&str>,
+    staff: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let staff = StaffId::new(staff);
+    let done = match intent {
+        Some(name) => {
+            let intent: Intent = name.parse()?;
+            app.staff.correct_intent(case, &staff, intent).await?
+        }
+        None => app.staff.correct_no_person(case, &staff).await?,
+    };
+    writeln!(
+        out,
+        "case #{case}: {} by {staff}, kept for retraining",
+        done.describe()
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

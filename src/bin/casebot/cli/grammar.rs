@@ -82,7 +82,8 @@ pub enum Command {
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Train an intent model on labelled messages (CSV files, or folders of them), print its
-    /// cross-validated accuracy and macro-F1, and write it for --model or routing.model_file.
+    /// cross-validated accuracy and macro-F1, and write it for --model or routing.model_file;
+    /// or, with --export-corrections, write staff corrections as labelled CSV to train on.
     Train(TrainArgs),
     /// Score the classifier on the labelled data and print the figures as Markdown.
     Eval {
@@ -95,7 +96,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// CSV files with a header row, or folders whose .csv files are all read (in name order).
-    #[arg(long, required = true, num_args = 1..)]
+    #[arg(long, required_unless_present = "export_corrections", num_args = 1..)]
     pub labels: Vec<PathBuf>,
     /// The column holding the message text.
     #[arg(long, default_value = "text")]
@@ -104,11 +105,16 @@ pub struct TrainArgs {
     #[arg(long, default_value = "intent")]
     pub intent_column: String,
     /// Where to write the model.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "export_corrections")]
+    pub out: Option<PathBuf>,
     /// Folds for cross-validation (2-20).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(2..=20))]
     pub folds: u8,
+    /// Instead of training, write every case staff corrected (on the configured database) to
+    /// this file as labelled CSV (text,intent,escalate,frustration,urgency) for --labels. The
+    /// file holds customers' messages: keep it as you keep the database.
+    #[arg(long, value_name = "FILE.csv", conflicts_with_all = ["labels", "out"])]
+    pub export_corrections: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -376,12 +382,28 @@ pub enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum CaseCommand {
-    /// Show a case with its messages, notes and audit trail.
+    /// Show a case with its messages, corrections, notes and audit trail.
     Show {
         case_id: i64,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Correct what routing read on a case, as a staff member: the intent, or that it did not
+    /// need a person. Kept for `casebot train --export-corrections`.
+    #[command(group = clap::ArgGroup::new("correction")
+        .required(true)
+        .args(["intent", "no_person"]))]
+    Correct {
+        case_id: i64,
+        /// The intent the customer needed (an intent name, like refund).
+        #[arg(long)]
+        intent: Option<String>,
+        /// The case was handed to a person but did not need one.
+        #[arg(long)]
+        no_person: bool,
+        #[arg(long = "as")]
+        staff: String,
     },
 }
 

@@ -94,6 +94,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<ExitCode> 
         Command::Staff(c) => queue::staff(&app, c, &mut out).await?,
         Command::Orders(c) => orders::orders(&app, c, &mut out).await?,
         Command::Privacy(c) => privacy::privacy(&app, c, &mut out).await?,
+        Command::Train(args) => train::export_corrections(&app, &args, &mut out).await?,
         Command::Run(args) => run::run(app.clone(), args).await?,
         other => tools::with_database(&app, other, &mut out).await?,
     };

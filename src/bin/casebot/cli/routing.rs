@@ -33,7 +33,8 @@ pub async fn without_database(
             classify(&args, config, llm.as_ref(), out).await?;
             Ok(Ok(ExitCode::SUCCESS))
         }
-        Command::Train(args) => {
+        // Exporting corrections reads the database; training does not.
+        Command::Train(args) if args.export_corrections.is_none() => {
             super::train::run(&args, out)?;
             Ok(Ok(ExitCode::SUCCESS))
         }

@@ -1,10 +1,13 @@
 //! `casebot train`: reads labelled CSV files, trains an intent model on them, reports its
-//! cross-validated scores and writes the model file.
+//! cross-validated scores and writes the model file; or exports staff corrections as labelled
+//! CSV to train on.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::Context;
+use casebot::app::App;
 use casebot::domain::routing::model::labels::{parse_labels, Example};
 use casebot::domain::routing::model::train::{train, TrainOptions};
 
@@ -60,7 +63,11 @@ pub fn run(args: &TrainArgs, out: &mut impl Write) -> anyhow::Result<()> {
         ..TrainOptions::default()
     };
     let (model, cv) = train(&examples, &opts);
-    write_model(&args.out, &model.to_bytes())?;
+    let target = args
+        .out
+        .as_deref()
+        .context("name the model file with --out")?;
+    write_model(target, &model.to_bytes())?;
     writeln!(
         out,
         "trained on {} examples of {} intents in {:.1} s",
@@ -79,11 +86,37 @@ pub fn run(args: &TrainArgs, out: &mut impl Write) -> anyhow::Result<()> {
         cv.blended.accuracy,
         cv.blended.macro_f1
     )?;
-    writeln!(out, "wrote {}", args.out.display())?;
+    writeln!(out, "wrote {}", target.display())?;
     Ok(())
 }
 
-/// Writes through a temporary file beside the target, so a reader never sees half a model.
+/// Runs `casebot train --export-corrections FILE.csv`: every corrected case on the configured
+/// database, as labelled CSV. Only counts are printed; the messages go to the file alone.
+pub async fn export_corrections(
+    app: &App,
+    args: &TrainArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let path = args
+        .export_corrections
+        .as_deref()
+        .context("name the file with --export-corrections")?;
+    let mut bytes = Vec::new();
+    let exported = casebot::services::corrections::export(&app.store, &mut bytes).await?;
+    write_model(path, &bytes)?;
+    writeln!(
+        out,
+        "wrote {} corrected case(s) to {} ({} left out: no customer text left); train on it \
+         with --labels {}",
+        exported.rows,
+        path.display(),
+        exported.skipped,
+        path.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes through a temporary file beside the target, so a reader never sees half a file.
 fn write_model(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path
         .parent()
