@@ -60,6 +60,14 @@ pub fn customer_buttons(case: CaseId) -> Value {
     ])
 }
 
+/// The buttons under a help article: it answered the question, or a person should take over.
+pub fn help_buttons(case: CaseId) -> Value {
+    row(vec![
+        button(Control::Helped(case), "That helped", SUCCESS),
+        button(Control::StillNeedHelp(case), "I still need help", PRIMARY),
+    ])
+}
+
 /// 1 to 5, after resolution.
 pub fn rating_buttons(case: CaseId) -> Value {
     row((1..=5)

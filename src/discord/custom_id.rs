@@ -17,6 +17,9 @@ pub enum Control {
     RequestCall(CaseId),
     Solved(CaseId),
     Rate(CaseId, u8),
+    /// The customer, under a help article: it answered them, or they still need help.
+    Helped(CaseId),
+    StillNeedHelp(CaseId),
     /// The callback form (a modal) for a case.
     CallbackForm(CaseId),
     /// The reply form (a modal) for a case.
@@ -35,6 +38,8 @@ impl Control {
             | Control::RequestCall(c)
             | Control::Solved(c)
             | Control::Rate(c, _)
+            | Control::Helped(c)
+            | Control::StillNeedHelp(c)
             | Control::CallbackForm(c)
             | Control::ReplyForm(c) => c,
         }
@@ -65,6 +70,8 @@ impl Control {
             Control::RequestCall(c) => format!("cb:call:{c}"),
             Control::Solved(c) => format!("cb:solved:{c}"),
             Control::Rate(c, stars) => format!("cb:rate:{c}:{stars}"),
+            Control::Helped(c) => format!("cb:helped:{c}"),
+            Control::StillNeedHelp(c) => format!("cb:needhelp:{c}"),
             Control::CallbackForm(c) => format!("cb:callback:{c}"),
         }
     }
@@ -87,6 +94,8 @@ impl Control {
             "call" => Control::RequestCall(case),
             "solved" => Control::Solved(case),
             "callback" => Control::CallbackForm(case),
+            "helped" => Control::Helped(case),
+            "needhelp" => Control::StillNeedHelp(case),
             "rate" => {
                 let stars: u8 = parts.next()?.parse().ok()?;
                 if !(1..=5).contains(&stars) {
@@ -127,6 +136,8 @@ mod tests {
             Control::Rate(CaseId(7), 5),
             Control::CallbackForm(CaseId(8)),
             Control::ReplyForm(CaseId(10)),
+            Control::Helped(CaseId(11)),
+            Control::StillNeedHelp(CaseId(12)),
         ];
         for control in all {
             assert_eq!(Control::parse(&control.to_custom_id()), Some(control));
@@ -159,5 +170,11 @@ mod tests {
     #[test]
     fn custom_ids_fit_discords_100_characters() {
         assert!(Control::Rate(CaseId(i64::MAX), 5).to_custom_id().len() <= 100);
+        assert!(
+            Control::StillNeedHelp(CaseId(i64::MAX))
+                .to_custom_id()
+                .len()
+                <= 100
+        );
     }
 }
