@@ -18,13 +18,25 @@ pub(super) struct RawHelp {
     phishing_report_address: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HelpSettings {
     /// The folder the articles were read from; none: the built-in set.
     pub articles_dir: Option<PathBuf>,
     pub articles: Vec<HelpArticle>,
     /// The e-mail address customers forward phishing to, if the shop has one.
     pub phishing_report_to: Option<String>,
+}
+
+/// `config check` names the articles rather than printing every body.
+impl std::fmt::Debug for HelpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.articles.iter().map(|a| a.id.as_str()).collect();
+        f.debug_struct("HelpSettings")
+            .field("articles_dir", &self.articles_dir)
+            .field("articles", &ids)
+            .field("phishing_report_to", &self.phishing_report_to)
+            .finish()
+    }
 }
 
 impl HelpSettings {

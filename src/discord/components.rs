@@ -303,6 +303,24 @@ mod tests {
     }
 
     #[test]
+    fn a_help_article_asks_whether_it_helped_with_the_case_in_each_button() {
+        let row = help_buttons(CaseId(i64::MAX));
+        let buttons = row["components"].as_array().unwrap();
+        let labels: Vec<&str> = buttons
+            .iter()
+            .map(|b| b["label"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, ["That helped", "I still need help"]);
+        for b in buttons {
+            let id = b["custom_id"].as_str().unwrap();
+            assert!(
+                id.len() <= 100 && id.ends_with(&i64::MAX.to_string()),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
     fn a_card_names_who_is_in_the_thread() {
         let mut v = view();
         v.projection.thread_members = vec!["7".into(), "8".into()];

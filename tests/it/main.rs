@@ -7,6 +7,7 @@ mod architecture;
 mod audit_log;
 mod bad_input;
 mod discord;
+mod help;
 mod intake;
 mod queue;
 mod sla;

@@ -4,6 +4,7 @@
 //! there: customers DM and mention, staff click, run commands and fill in forms.
 
 mod customers;
+mod help;
 mod resilience;
 mod setup;
 mod staff;
