@@ -5,6 +5,7 @@
 
 use chrono::Duration;
 
+use super::classify::{cue_scores, normalise};
 use super::flows::Next;
 use super::help::{best_article, words, HelpArticle};
 use super::intent::Intent;
@@ -312,12 +313,17 @@ fn is_greeting(words: &[String]) -> bool {
     if !opens {
         return false;
     }
-    // One word straight after the greeting may be a name ("hey amazon", "hi sam").
+    // One word straight after the greeting may be a name ("hey amazon", "hi sam"), unless a cue
+    // reads a need in it ("hi refund").
     let rest = &words[1..];
     let unknown = |w: &String| !greeting_word(w) && !GREETING_FILLERS.contains(&w.as_str());
     match rest.iter().position(unknown) {
         None => true,
-        Some(0) => words.len() <= 3 && !rest[1..].iter().any(unknown),
+        Some(0) => {
+            words.len() <= 3
+                && !rest[1..].iter().any(unknown)
+                && cue_scores(&normalise(&rest[0])).iter().all(|s| *s <= 0.0)
+        }
         Some(_) => false,
     }
 }

@@ -31,6 +31,8 @@ fn a_greeting_alone_is_recognised_and_a_question_with_a_need_is_not() {
         ("thanks a lot!", Some(SmallTalk::Thanks)),
         ("ok thank you so much for the help", Some(SmallTalk::Thanks)),
         ("hi, where is my order?", None),
+        ("hi refund", None),
+        ("hello tracking", None),
         ("hello I need a refund", None),
         ("hey amazon my kindle won't turn on", None),
         ("good product but arrived late", None),
