@@ -11,6 +11,10 @@ use super::intent::Intent;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("app-login.md", include_str!("../../../help/app-login.md")),
     (
+        "app-not-working.md",
+        include_str!("../../../help/app-not-working.md"),
+    ),
+    (
         "cancel-order.md",
         include_str!("../../../help/cancel-order.md"),
     ),
@@ -384,7 +388,12 @@ mod tests {
             // Unrelated, or only one common word: no article.
             (Intent::Other, "hello there", None),
             (Intent::Other, "what's the weather like", None),
-            (Intent::TechnicalIssue, "the app is slow", None),
+            (
+                Intent::TechnicalIssue,
+                "the app keeps crashing when I open it",
+                Some("app-not-working"),
+            ),
+            (Intent::TechnicalIssue, "my headphones sound muffled", None),
             (Intent::ProductQuestion, "is this jacket waterproof?", None),
             // An article is never the answer to a need with a flow of its own.
             (Intent::Refund, "refund my gift card order, cancel it", None),

@@ -97,8 +97,7 @@ const TECHNICAL_REPLY: &str = "Sorry that isn't working. Tell me which device, a
      find.";
 
 const PRODUCT_REPLY: &str = "I don't have the details of that product here: its product page \
-     lists the specifications and what comes in the box. If that doesn't answer it, a person \
-     from our team can.";
+     lists the specifications and what comes in the box.";
 
 /// The general-help flow.
 pub fn general_help(asked: &Asked, desk: &HelpDesk) -> Answer {
