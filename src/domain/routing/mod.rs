@@ -12,8 +12,10 @@ pub mod intent;
 pub mod model;
 pub mod replies;
 pub mod rules;
+pub mod second_need;
 pub mod sentiment;
 pub mod signals;
+pub mod small_talk;
 
 pub use flows::Flow;
 pub use intent::Intent;
