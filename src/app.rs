@@ -99,7 +99,8 @@ impl App {
             config.routing.flows(),
         )
         .with_order_pattern(config.routing.order_number_pattern.clone())
-        .with_model(config.routing.model());
+        .with_model(config.routing.model())
+        .with_help_desk(Arc::new(config.help.desk(&config.sla)));
         if let Some(llm) = llm {
             router = router.with_llm(llm);
         }

@@ -7,10 +7,12 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::{Table, Value};
 
+mod help;
 mod layers;
 mod sections;
 
 pub use crate::secrets::{mask_url_password, DatabaseUrl, Secret};
+pub use help::{load_articles, HelpSettings};
 use layers::{apply_env, merge_file, set};
 use sections::{
     discord_ids, limit_settings, llm_settings, orders_settings, queue_config, routing_settings,
@@ -43,6 +45,8 @@ pub enum ConfigError {
         #[source]
         source: crate::domain::routing::rules::RuleError,
     },
+    #[error(transparent)]
+    Help(crate::domain::routing::help::HelpError),
     #[error("intent model {path}: {source}")]
     Model {
         path: String,
@@ -58,6 +62,8 @@ pub struct Config {
     pub log: LogConfig,
     pub llm: LlmSettings,
     pub routing: RoutingSettings,
+    /// The help articles and the phishing report address.
+    pub help: HelpSettings,
     pub orders: OrdersSettings,
     pub sla: crate::domain::sla::SlaPolicy,
     pub limits: crate::domain::policy::LimitSettings,
@@ -128,6 +134,7 @@ struct Raw {
     log: LogConfig,
     llm: RawLlm,
     routing: RawRouting,
+    help: help::RawHelp,
     orders: RawOrders,
     sla: RawSla,
     limits: RawLimits,
@@ -242,6 +249,7 @@ impl Config {
             log: raw.log,
             llm: llm_settings(raw.llm, llm_key)?,
             routing: routing_settings(raw.routing)?,
+            help: help::help_settings(raw.help)?,
             orders: orders_settings(raw.orders, orders_token)?,
             sla: sla_policy(raw.sla)?,
             limits: limit_settings(raw.limits)?,

@@ -115,6 +115,14 @@ pub fn customer_buttons(case: CaseId) -> Value {
     ])
 }
 
+/// The buttons under a help article: it answered the question, or a person should take over.
+pub fn help_buttons(case: CaseId) -> Value {
+    row(vec![
+        button(Control::Helped(case), "That helped", SUCCESS),
+        button(Control::StillNeedHelp(case), "I still need help", PRIMARY),
+    ])
+}
+
 /// 1 to 5, after resolution.
 pub fn rating_buttons(case: CaseId) -> Value {
     row((1..=5)
@@ -447,6 +455,24 @@ mod tests {
             )),
             "{fields:?}"
         );
+    }
+
+    #[test]
+    fn a_help_article_asks_whether_it_helped_with_the_case_in_each_button() {
+        let row = help_buttons(CaseId(i64::MAX));
+        let buttons = row["components"].as_array().unwrap();
+        let labels: Vec<&str> = buttons
+            .iter()
+            .map(|b| b["label"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, ["That helped", "I still need help"]);
+        for b in buttons {
+            let id = b["custom_id"].as_str().unwrap();
+            assert!(
+                id.len() <= 100 && id.ends_with(&i64::MAX.to_string()),
+                "{id}"
+            );
+        }
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub enum Control {
     RequestCall(CaseId),
     Solved(CaseId),
     Rate(CaseId, u8),
+    /// The customer, under a help article: it answered them, or they still need help.
+    Helped(CaseId),
+    StillNeedHelp(CaseId),
     /// The callback form (a modal) for a case.
     CallbackForm(CaseId),
     /// The reply form (a modal) for a case.
@@ -41,6 +44,8 @@ impl Control {
             | Control::RequestCall(c)
             | Control::Solved(c)
             | Control::Rate(c, _)
+            | Control::Helped(c)
+            | Control::StillNeedHelp(c)
             | Control::CallbackForm(c)
             | Control::ReplyForm(c) => c,
         }
@@ -75,6 +80,8 @@ impl Control {
             Control::RequestCall(c) => format!("cb:call:{c}"),
             Control::Solved(c) => format!("cb:solved:{c}"),
             Control::Rate(c, stars) => format!("cb:rate:{c}:{stars}"),
+            Control::Helped(c) => format!("cb:helped:{c}"),
+            Control::StillNeedHelp(c) => format!("cb:needhelp:{c}"),
             Control::CallbackForm(c) => format!("cb:callback:{c}"),
         }
     }
@@ -99,6 +106,8 @@ impl Control {
             "call" => Control::RequestCall(case),
             "solved" => Control::Solved(case),
             "callback" => Control::CallbackForm(case),
+            "helped" => Control::Helped(case),
+            "needhelp" => Control::StillNeedHelp(case),
             "rate" => {
                 let stars: u8 = parts.next()?.parse().ok()?;
                 if !(1..=5).contains(&stars) {
@@ -141,6 +150,8 @@ mod tests {
             Control::ReplyForm(CaseId(10)),
             Control::CorrectIntent(CaseId(11)),
             Control::NoPerson(CaseId(12)),
+            Control::Helped(CaseId(13)),
+            Control::StillNeedHelp(CaseId(14)),
         ];
         for control in all {
             assert_eq!(Control::parse(&control.to_custom_id()), Some(control));
@@ -180,5 +191,6 @@ mod tests {
                 <= 100
         );
         assert!(Control::NoPerson(CaseId(i64::MAX)).to_custom_id().len() <= 100);
+        assert!(Control::StillNeedHelp(CaseId(i64::MAX)).to_custom_id().len() <= 100);
     }
 }

@@ -116,6 +116,7 @@ impl DiscordDelivery {
         let channel = self.dm_channel(user).await.map_err(classify)?;
         let components = match entry.kind {
             OutboxKind::Offer => vec![components::customer_buttons(case)],
+            OutboxKind::HelpArticle => vec![components::help_buttons(case)],
             OutboxKind::RatingPrompt => vec![components::rating_buttons(case)],
             _ => Vec::new(),
         };

@@ -277,6 +277,14 @@ impl Handler {
                 "Thanks, a member of our team will reply here.".to_owned(),
             ),
             Control::Solved(_) => (CustomerAction::Solved, "Glad that sorted it!".to_owned()),
+            Control::Helped(_) => (
+                CustomerAction::ArticleHelped,
+                "Glad that helped! If anything else comes up, just write here.".to_owned(),
+            ),
+            Control::StillNeedHelp(_) => (
+                CustomerAction::StillNeedHelp,
+                "Thanks, a member of our team will reply here.".to_owned(),
+            ),
             Control::Rate(_, stars) => (
                 CustomerAction::Rate(stars),
                 format!("Thanks for rating us {stars}/5."),

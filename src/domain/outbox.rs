@@ -83,6 +83,8 @@ pub enum OutboxKind {
     Offer,
     /// A customer's message, mirrored into the case thread for staff.
     Mirror,
+    /// A help article as the bot's answer, asking "That helped" / "I still need help".
+    HelpArticle,
     /// After resolution: how did we do, 1 to 5?
     RatingPrompt,
     /// casebot telling staff in a case thread that something they did was not carried out.
@@ -109,6 +111,7 @@ impl OutboxKind {
             OutboxKind::Callback => "callback",
             OutboxKind::Offer => "offer",
             OutboxKind::Mirror => "mirror",
+            OutboxKind::HelpArticle => "help_article",
             OutboxKind::RatingPrompt => "rating_prompt",
             OutboxKind::ThreadNotice => "thread_notice",
             OutboxKind::Reminder => "reminder",
@@ -126,6 +129,7 @@ impl OutboxKind {
                 | OutboxKind::SlowDown
                 | OutboxKind::StaffReply
                 | OutboxKind::Offer
+                | OutboxKind::HelpArticle
                 | OutboxKind::RatingPrompt
         )
     }
@@ -146,6 +150,7 @@ parse_by_name!(
         OutboxKind::Callback,
         OutboxKind::Offer,
         OutboxKind::Mirror,
+        OutboxKind::HelpArticle,
         OutboxKind::RatingPrompt,
         OutboxKind::ThreadNotice,
         OutboxKind::Reminder,

@@ -32,6 +32,13 @@ impl Default for SlaPolicy {
     }
 }
 
+impl SlaPolicy {
+    /// The first-response deadline of a case at `priority`.
+    pub fn first_response_for(&self, priority: Priority) -> Duration {
+        self.first_response[index(priority)]
+    }
+}
+
 fn index(priority: Priority) -> usize {
     match priority {
         Priority::Low => 0,

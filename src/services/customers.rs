@@ -1,5 +1,6 @@
 //! What a customer can do to their own case from the bot's buttons: ask for a person, say it is
-//! solved, rate the help. Nobody can act on a case that is not theirs.
+//! solved, say whether a help article helped, rate the help. Nobody can act on a case that is not
+//! theirs.
 
 use std::sync::Arc;
 
@@ -18,12 +19,19 @@ use crate::store::Store;
 /// The reason recorded when a customer presses "Talk to a person".
 pub const ASKED_FOR_A_PERSON: &str = "customer_asked_for_a_person";
 
+/// The reason recorded when a customer presses "I still need help" under a help article.
+pub const ARTICLE_DID_NOT_HELP: &str = "help_article_did_not_help";
+
 /// What a customer asks of their own case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CustomerAction {
     TalkToPerson,
     Solved,
     Rate(u8),
+    /// "That helped", under a help article.
+    ArticleHelped,
+    /// "I still need help", under a help article.
+    StillNeedHelp,
 }
 
 #[derive(Clone)]
@@ -87,7 +95,49 @@ impl CustomerService {
                 self.staff.act_as(case_id, &customer, resolve).await
             }
             CustomerAction::Rate(stars) => self.rate(case_id, customer, stars).await,
+            CustomerAction::ArticleHelped => self.article_helped(&view, customer).await,
+            CustomerAction::StillNeedHelp => match view.case.state {
+                CaseState::Open => {
+                    let escalate = CaseAction::Escalate {
+                        priority: view.case.priority,
+                        reason: ARTICLE_DID_NOT_HELP.into(),
+                    };
+                    self.staff.act_as(case_id, &customer, escalate).await
+                }
+                CaseState::Resolved | CaseState::Closed => Err(ActionError::Invalid(format!(
+                    "case #{case_id} is already resolved: just write here and it opens again"
+                ))),
+                // A person has the case already.
+                state => Ok(state),
+            },
         }
+    }
+
+    /// "That helped": recorded, and an open case the bot was handling is resolved, as "That
+    /// solved it" does (the customer is asked to rate it). A case with staff stays with them.
+    async fn article_helped(
+        &self,
+        view: &CaseView,
+        customer: Actor,
+    ) -> Result<CaseState, ActionError> {
+        let case_id = view.case.id;
+        let resolves = view.case.state == CaseState::Open;
+        let details = json!({ "resolved": resolves });
+        if resolves {
+            let resolve = CaseAction::Resolve {
+                summary: "a help article answered the customer's question".into(),
+            };
+            return self
+                .staff
+                .act_as_recording(case_id, &customer, resolve, (Action::HelpAnswered, details))
+                .await;
+        }
+        let now = self.clock.now();
+        let event = NewAuditEvent::new(now, customer, Action::HelpAnswered)
+            .on(case_id)
+            .with(details);
+        self.store.apply(Change::at(now).event(event)).await?;
+        Ok(view.case.state)
     }
 
     /// Links the customer to their account in the shop's order system (as an account page or a

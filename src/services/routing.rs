@@ -10,13 +10,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::routing::classify::{classify_with, normalise, IntentGuess};
+use crate::domain::routing::classify::{classify_with, cue_scores, normalise, IntentGuess};
 use crate::domain::routing::decide::{
     self, BillingLookup, Decision, OrderLookup, Situation, WriteOutcome,
 };
 use crate::domain::routing::flows::{Flow, FlowPolicy};
 use crate::domain::routing::model::IntentModel;
 use crate::domain::routing::opinion::DecidedBy;
+use crate::domain::routing::replies::{second_need, HelpDesk};
 use crate::domain::routing::rules::Rule;
 use crate::domain::routing::signals::{read_mood_normalised, Mood};
 use crate::domain::routing::Intent;
@@ -50,6 +51,8 @@ pub struct Router {
     /// The shop's order-number format; by default the classifier's own.
     order_pattern: Option<regex::Regex>,
     model: Arc<IntentModel>,
+    /// The help articles and what else general help answers from.
+    desk: Arc<HelpDesk>,
 }
 
 /// What order writes already did for this message, so that deciding again after a conflict
@@ -65,7 +68,14 @@ impl Router {
             policy,
             order_pattern: None,
             model: IntentModel::builtin(),
+            desk: Arc::new(HelpDesk::default()),
         }
+    }
+
+    /// Answers general questions from `desk` instead of the built-in help articles.
+    pub fn with_help_desk(mut self, desk: Arc<HelpDesk>) -> Router {
+        self.desk = desk;
+        self
     }
 
     /// Classifies with `model` instead of the built-in intent model.
@@ -159,6 +169,8 @@ impl Router {
             order,
             contacts_about_order: contacts,
             now,
+            desk: &self.desk,
+            second_need: second_need(reading.intent, &cue_scores(&reading.norm)),
         };
         let routing = decide::choose(&self.rules, &situation);
         let billing = self.billing(routing.flow, &situation, customer).await;

@@ -107,6 +107,31 @@ impl StaffService {
         .await
     }
 
+    /// As [`StaffService::act_as`], recording `also` (an audit action and its details) on the case
+    /// in the same transaction: what the actor said that led to the change.
+    pub async fn act_as_recording(
+        &self,
+        case_id: CaseId,
+        actor: &Actor,
+        action: CaseAction,
+        also: (Action, serde_json::Value),
+    ) -> Result<CaseState, ActionError> {
+        until_applied(&self.store, move || {
+            let action = action.clone();
+            let (recorded, details) = also.clone();
+            async move {
+                let view = self.view(case_id).await?;
+                let (change, next) = self.transition(&view.case, actor, &action)?;
+                let event = NewAuditEvent::new(change.at, actor.clone(), recorded)
+                    .on(case_id)
+                    .with(details);
+                let change = with_rating_prompt(change, &view, &action).event(event);
+                Ok(Step::write(change, next.state))
+            }
+        })
+        .await
+    }
+
     /// Claims the case at the head of the queue for `staff`: the highest priority, then the one
     /// waiting longest. Each waiting case goes to exactly one claimer, however many claim at once.
     pub async fn claim_next(&self, staff: &StaffId) -> Result<Option<CaseId>, ActionError> {

@@ -8,6 +8,7 @@ mod audit_log;
 mod bad_input;
 mod corrections;
 mod discord;
+mod help;
 mod intake;
 mod llm;
 mod llm_real;

@@ -40,6 +40,7 @@ actions! {
     CaseRouted => "case.routed", "Routing read a customer message and decided what to do.";
     CaseStuck => "case.stuck", "The stuck-case sweeper handed the case to a person.";
     CaseRated => "case.rated", "The customer rated the help they got.";
+    HelpAnswered => "help.answered", "The customer said a help article answered their question.";
     CaseNoted => "case.noted", "A staff member added an internal note.";
     CaseReplied => "case.replied", "A staff member replied to the customer.";
     CaseMerged => "case.merged", "A duplicate case was merged into this one, or this one into another.";

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::flows::{self, Flow, FlowOutcome, FlowPolicy, Next};
 use super::intent::Intent;
+use super::replies::{self, Asked, HelpDesk};
 use super::rules::{route, Facts, Routing, Rule};
 use super::signals::Mood;
 use crate::domain::case::{Case, Priority};
@@ -64,6 +65,10 @@ pub struct Situation<'a> {
     /// Customer messages about this order so far, this one included.
     pub contacts_about_order: u32,
     pub now: DateTime<Utc>,
+    /// What the general-help flow answers from.
+    pub desk: &'a HelpDesk,
+    /// A clear second need in the message (see [`replies::second_need`]).
+    pub second_need: Option<Intent>,
 }
 
 impl Situation<'_> {
@@ -162,6 +167,10 @@ pub struct Plan {
     pub flow: Option<Flow>,
     pub outcome: FlowOutcome,
     pub actions: Vec<OrderAction>,
+    /// The help article the reply shows, by id.
+    pub article: Option<String>,
+    /// The reply explains how a person comes in itself.
+    pub explains_handover: bool,
 }
 
 /// The billing data the billing flow needs, looked up by the service once [`choose`] picked it.
@@ -198,6 +207,8 @@ pub fn plan(routing: Routing, s: &Situation, billing: &BillingLookup, policy: &F
             },
         },
         actions: Vec::new(),
+        article: None,
+        explains_handover: false,
     };
     if s.order == OrderLookup::Failed {
         return hand_over(routing, None);
@@ -205,7 +216,16 @@ pub fn plan(routing: Routing, s: &Situation, billing: &BillingLookup, policy: &F
     if is_address_follow_up(s) {
         return address_follow_up(routing, s);
     }
-    let flow = routing.flow;
+    // A greeting or thanks alone holds no need, whatever the classifier made of it: it gets a
+    // question back, never a flow that asks for an order number.
+    let small_talk = replies::small_talk(s.text).is_some() && !routing.escalate;
+    let flow = if small_talk {
+        Some(Flow::GeneralHelp)
+    } else {
+        routing.flow
+    };
+    let mut article = None;
+    let mut explains_handover = false;
     let outcome = match (flow, &s.order) {
         (Some(f), _) if f.needs_order() => order_flow(f, s, policy),
         (Some(Flow::BillingRefund), _) => match billing {
@@ -220,6 +240,26 @@ pub fn plan(routing: Routing, s: &Situation, billing: &BillingLookup, policy: &F
                 },
             },
         },
+        (Some(Flow::GeneralHelp), _) => {
+            let answer = replies::general_help(
+                &Asked {
+                    intent: s.intent,
+                    text: s.text,
+                    offer_human: routing.offer_human,
+                    escalate: routing.escalate,
+                    priority: routing.priority.max(s.case.priority),
+                    with_staff: s.case.state.with_staff(),
+                },
+                s.desk,
+            );
+            article = answer.article;
+            explains_handover = answer.explains_handover;
+            FlowOutcome {
+                reply: answer.reply,
+                next: answer.next,
+            }
+        }
+        // No flow: the rules hand the case over, and the reply says so.
         _ => FlowOutcome {
             reply: String::new(),
             next: Next::Done,
@@ -244,6 +284,8 @@ pub fn plan(routing: Routing, s: &Situation, billing: &BillingLookup, policy: &F
         flow,
         outcome,
         actions,
+        article,
+        explains_handover,
     }
 }
 
@@ -286,6 +328,8 @@ fn address_follow_up(routing: Routing, s: &Situation) -> Plan {
                 next: Next::Done,
             },
             actions: Vec::new(),
+            article: None,
+            explains_handover: false,
         };
     }
     Plan {
@@ -299,6 +343,8 @@ fn address_follow_up(routing: Routing, s: &Situation) -> Plan {
             number,
             address: address.to_owned(),
         }],
+        article: None,
+        explains_handover: false,
     }
 }
 
@@ -319,6 +365,12 @@ pub struct Decision {
     /// What the customer reads, without the case-number sentence the reply adds.
     pub safety_notice: Option<String>,
     pub flow_reply: String,
+    /// The help article the reply shows, by id: its buttons ask whether it helped.
+    pub article: Option<String>,
+    /// The reply says how a person comes in, so the usual offer sentence is left out.
+    pub explains_handover: bool,
+    /// A second need noted on the case (the reply says so).
+    pub second_need: Option<Intent>,
     pub reasons: Vec<String>,
     pub waiting_until: Option<DateTime<Utc>>,
     pub stuck_reason: Option<String>,
@@ -335,6 +387,8 @@ pub fn finish(plan: Plan, s: &Situation, outcomes: &[WriteOutcome]) -> Decision 
         flow,
         mut outcome,
         actions,
+        article,
+        explains_handover,
     } = plan;
     let mut refunds = Vec::new();
     for (action, result) in actions.iter().zip(outcomes) {
@@ -381,17 +435,32 @@ pub fn finish(plan: Plan, s: &Situation, outcomes: &[WriteOutcome]) -> Decision 
             priority = priority.max(Priority::High);
         }
     }
+    let escalate = routing.escalate || escalate_reason.is_some();
+    let second_need = s.second_need.filter(|need| *need != s.intent);
+    let mut flow_reply = outcome.reply;
+    if let Some(need) = second_need {
+        let to_a_person = escalate || s.case.state.with_staff();
+        let note = replies::second_need_note(need, to_a_person);
+        flow_reply = if flow_reply.is_empty() {
+            note
+        } else {
+            format!("{flow_reply} {note}")
+        };
+    }
     Decision {
         intent: s.intent,
         order_number: s.order_number.clone(),
         order_value_cents: s.order.order().map(|o| o.total_cents),
         human_requests: s.human_requests(),
         priority,
-        escalate: routing.escalate || escalate_reason.is_some(),
+        escalate,
         offer_human: routing.offer_human || matches!(outcome.next, Next::OfferHuman { .. }),
         flow,
         safety_notice: routing.safety_notice.clone(),
-        flow_reply: outcome.reply,
+        flow_reply,
+        article,
+        explains_handover,
+        second_need,
         reasons,
         waiting_until,
         stuck_reason,

@@ -47,6 +47,10 @@ pub struct Routed {
     pub offer_human: bool,
     pub flow: Option<Flow>,
     pub reply: String,
+    /// The help article the reply shows, by id.
+    pub article: Option<String>,
+    /// A second need the reply says is noted.
+    pub second_need: Option<Intent>,
     pub reasons: Vec<String>,
     /// Refunds issued by this message, `(charge or order, cents)`.
     pub refunds: Vec<(String, i64)>,
@@ -199,7 +203,7 @@ pub(crate) fn routed(input: Input, reading: &Reading, decision: Decision) -> (Ch
         decision.safety_notice.as_deref(),
         &decision.flow_reply,
         decision.escalate,
-        decision.offer_human,
+        decision.offer_human && !decision.explains_handover,
     );
     if held {
         reply = format!("{reply} {}", render::escalation_held(case.id));
@@ -209,10 +213,11 @@ pub(crate) fn routed(input: Input, reading: &Reading, decision: Decision) -> (Ch
                 .with(json!({ "limit": "escalations_per_customer", "notice": false }));
         change = change.event(event);
     }
-    let kind = if decision.offer_human && !decision.escalate {
-        OutboxKind::Offer
-    } else {
-        OutboxKind::Reply
+    let kind = match (&decision.article, decision.offer_human) {
+        _ if decision.escalate => OutboxKind::Reply,
+        (Some(_), _) => OutboxKind::HelpArticle,
+        (None, true) => OutboxKind::Offer,
+        (None, false) => OutboxKind::Reply,
     };
     let at = change.at;
     change = change
@@ -255,6 +260,8 @@ pub(crate) fn routed(input: Input, reading: &Reading, decision: Decision) -> (Ch
         offer_human: decision.offer_human,
         flow: decision.flow,
         reply,
+        article: decision.article.clone(),
+        second_need: decision.second_need,
         reasons: decision.reasons.clone(),
         refunds: decision.refunds.clone(),
     };
@@ -325,6 +332,8 @@ fn routed_event(
             "escalate": d.escalate,
             "rules": d.rules,
             "flow": d.flow.map(|f| f.as_str()),
+            "article": d.article,
+            "second_need": d.second_need.map(|i| i.as_str()),
             "priority": d.priority.as_str(),
             "reply_sha256": sha256_hex(reply.as_bytes()),
         }))

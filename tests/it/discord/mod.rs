@@ -5,6 +5,7 @@
 
 mod corrections;
 mod customers;
+mod help;
 mod resilience;
 mod setup;
 mod staff;

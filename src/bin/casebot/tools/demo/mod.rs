@@ -45,6 +45,7 @@ pub async fn run(app: &App, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let maya = d.p.customer("maya");
     let ivy = d.p.customer("ivy");
     let leo = d.p.customer("leo");
+    let sam = d.p.customer("sam");
     let ana = d.p.staff("ana");
     let ben = d.p.staff("ben");
 
@@ -52,6 +53,7 @@ pub async fn run(app: &App, out: &mut impl Write) -> anyhow::Result<ExitCode> {
         .await?;
     d.tracking(maya, &orders.parcel).await?;
     d.refund_after_cancellation(ivy, &orders.ivy_ref).await?;
+    d.help_article(sam).await?;
     let leo_case = d.missing_laptop(leo, &orders.laptop).await?;
     let winner = d.claim_race(leo_case, [ana, ben]).await?;
     d.staff_reply(leo_case, winner, leo).await?;
@@ -212,6 +214,49 @@ impl<W: Write> Demo<'_, '_, W> {
         )
     }
 
+    /// A technical question gets a help article; the customer taps "That helped".
+    async fn help_article(&mut self, sam: u64) -> anyhow::Result<()> {
+        self.dm(sam, "my kindle won't turn on")?;
+        let shown = self
+            .wait(|s| {
+                s.bot_dms(sam).iter().any(|m| {
+                    buttons(&m.components)
+                        .iter()
+                        .any(|b| b.starts_with("cb:helped:"))
+                })
+            })
+            .await;
+        self.show()?;
+        let case = self.case_of(sam).await?;
+        self.routing(case).await?;
+        let article = self.sandbox().bot_dms(sam).into_iter().find(|m| {
+            buttons(&m.components)
+                .iter()
+                .any(|b| b.starts_with("cb:helped:"))
+        });
+        let mut resolved = false;
+        if let Some(article) = article {
+            writeln!(self.out, "  [DM sam] sam taps \"That helped\"")?;
+            let click = self
+                .sandbox()
+                .click(sam, article.id, &format!("cb:helped:{case}"))?;
+            self.wait(|s| !s.interaction_answers(click).is_empty())
+                .await;
+            resolved = self
+                .app
+                .store
+                .case(case)
+                .await?
+                .is_some_and(|c| c.state == CaseState::Resolved);
+        }
+        self.show()?;
+        self.expect(
+            4,
+            "a device that won't turn on gets a help article, and \"That helped\" resolves the case",
+            shown && resolved,
+        )
+    }
+
     async fn missing_laptop(&mut self, leo: u64, laptop: &str) -> anyhow::Result<CaseId> {
         self.dm(leo, &format!("Tracking says my laptop {laptop} was delivered but it NEVER arrived. This is ridiculous!!!"))?;
         let case = self.case_of(leo).await?;
@@ -226,7 +271,7 @@ impl<W: Write> Demo<'_, '_, W> {
             .await?
             .is_some_and(|c| c.state == CaseState::Escalated && c.priority == Priority::High);
         let what = "a frustrated customer with a missing $900 laptop is escalated at priority high, with a card in the staff queue and a private thread";
-        self.expect(4, what, carded && threaded && high)?;
+        self.expect(5, what, carded && threaded && high)?;
         Ok(case)
     }
 
@@ -283,7 +328,7 @@ impl<W: Write> Demo<'_, '_, W> {
             .wait(|s| s.thread_members(thread).contains(&winner))
             .await;
         self.show()?;
-        self.expect(5, "of two simultaneous claims exactly one wins, the other is told privately, and the winner is added to the case's private thread", ids.len() == 2 && winners == 1 && refused == 1 && joined)?;
+        self.expect(6, "of two simultaneous claims exactly one wins, the other is told privately, and the winner is added to the case's private thread", ids.len() == 2 && winners == 1 && refused == 1 && joined)?;
         Ok(winner)
     }
 
@@ -319,7 +364,7 @@ impl<W: Write> Demo<'_, '_, W> {
             .await;
         self.show()?;
         self.expect(
-            6,
+            7,
             "a staff reply from the case thread (/reply) reaches the customer's DM",
             relayed,
         )
@@ -347,7 +392,7 @@ impl<W: Write> Demo<'_, '_, W> {
             .bot_dms(leo)
             .iter()
             .all(|m| !m.content.contains("courier"));
-        self.expect(7, "an internal note (written mentioning the bot) stays in the thread and never reaches the customer", noted && private)
+        self.expect(8, "an internal note (written mentioning the bot) stays in the thread and never reaches the customer", noted && private)
     }
 
     async fn resolve_and_rate(
@@ -397,7 +442,7 @@ impl<W: Write> Demo<'_, '_, W> {
             .await?
             .is_some_and(|c| c.state == CaseState::Resolved);
         self.expect(
-            8,
+            9,
             "the case is resolved and the customer's 5/5 rating is stored",
             prompted && resolved && rated,
         )
@@ -436,7 +481,7 @@ impl<W: Write> Demo<'_, '_, W> {
             )?;
         }
         self.expect(
-            9,
+            10,
             "the audit log verifies against its latest seal",
             report.is_intact(),
         )?;
