@@ -191,6 +191,11 @@ mod tests {
                 <= 100
         );
         assert!(Control::NoPerson(CaseId(i64::MAX)).to_custom_id().len() <= 100);
-        assert!(Control::StillNeedHelp(CaseId(i64::MAX)).to_custom_id().len() <= 100);
+        assert!(
+            Control::StillNeedHelp(CaseId(i64::MAX))
+                .to_custom_id()
+                .len()
+                <= 100
+        );
     }
 }

@@ -14,16 +14,16 @@ use crate::domain::audit::{Action, Actor, NewAuditEvent};
 use crate::domain::change::{
     CallbackWrite, CustomerWrite, MessageAuthor, NewMessage, NewNote, StaffWrite,
 };
-use crate::domain::correction::{Correction, NewCorrection};
 use crate::domain::ids::{CaseId, StaffId};
 use crate::domain::message::sha256_hex;
 use crate::domain::staff::{authorize, authorize_work, AuthError, StaffMember, Work};
 use crate::domain::views::CaseView;
-use crate::domain::{
-    Case, CaseAction, CaseState, Change, ChannelKind, Intent, OutboxKind, Outgoing,
-};
+use crate::domain::{Case, CaseAction, CaseState, Change, ChannelKind, OutboxKind, Outgoing};
 use crate::render;
 use crate::store::Store;
+
+mod claim_next;
+mod corrections;
 
 /// Who sees a case's thread: the claimer is added on claim; on release or transfer the previous
 /// holder is taken out unless `keep_after_release`.
@@ -127,33 +127,6 @@ impl StaffService {
                     .with(details);
                 let change = with_rating_prompt(change, &view, &action).event(event);
                 Ok(Step::write(change, next.state))
-            }
-        })
-        .await
-    }
-
-    /// Claims the case at the head of the queue for `staff`: the highest priority, then the one
-    /// waiting longest. Each waiting case goes to exactly one claimer, however many claim at once.
-    pub async fn claim_next(&self, staff: &StaffId) -> Result<Option<CaseId>, ActionError> {
-        let mut attempt = 0;
-        until_applied(&self.store, move || {
-            attempt += 1;
-            let attempt = attempt;
-            async move {
-                if self.store.staff_member(staff).await?.is_none() {
-                    let refused = AuthError::NotStaff { who: staff.clone() };
-                    return self.refuse(None, staff, Action::CaseClaimed, refused).await;
-                }
-                let head = self.store.queue_head(CLAIM_CANDIDATES).await?;
-                let Some(case) = candidate(&head, staff, attempt) else {
-                    return Ok(Step::Answer(None));
-                };
-                let claim = CaseAction::Claim {
-                    staff: staff.clone(),
-                };
-                let (change, next) = self.transition(case, &Actor::staff(staff), &claim)?;
-                let change = tag_last_event(change, json!({ "assignee": staff, "via": "next" }));
-                Ok(Step::write(change, Some(next.id)))
             }
         })
         .await
@@ -318,98 +291,6 @@ impl StaffService {
                 ))
                 .event(work_event(staff, Work::Reply, case_id, text, now));
             Ok(Step::write(change, ()))
-        })
-        .await
-    }
-
-    /// Records that routing read the wrong intent on a case: the case takes `to`, the correction
-    /// is kept (who, from what, to what) for the card, `/metrics` and the training export, and
-    /// the card is refreshed once. Anyone on the team may correct; nobody else.
-    pub async fn correct_intent(
-        &self,
-        case_id: CaseId,
-        staff: &StaffId,
-        to: Intent,
-    ) -> Result<Correction, ActionError> {
-        self.correct(
-            case_id,
-            staff,
-            Work::CorrectIntent,
-            move |view| match view.case.intent {
-                Some(now) if now == to => Err(ActionError::Invalid(format!(
-                    "case #{case_id} is already {to}"
-                ))),
-                from => Ok(Correction::Intent { from, to }),
-            },
-        )
-        .await
-    }
-
-    /// Records that a case handed to a person did not need one. The case stays where it is (staff
-    /// still finish it); the correction labels its first message for retraining.
-    pub async fn correct_no_person(
-        &self,
-        case_id: CaseId,
-        staff: &StaffId,
-    ) -> Result<Correction, ActionError> {
-        self.correct(case_id, staff, Work::CorrectHandover, move |view| {
-            if view.case.escalated_at.is_none() {
-                return Err(ActionError::Invalid(format!(
-                    "case #{case_id} was never handed to a person"
-                )));
-            }
-            if view
-                .corrections
-                .iter()
-                .any(|c| c.correction == Correction::NoPerson)
-            {
-                return Err(ActionError::Invalid(format!(
-                    "case #{case_id} is already marked as not needing a person"
-                )));
-            }
-            Ok(Correction::NoPerson)
-        })
-        .await
-    }
-
-    /// A correction decided by `decide` from the case as it stands, written over the case's
-    /// version (so two people correcting at once are decided one after the other) with its audit
-    /// event and one card refresh.
-    async fn correct(
-        &self,
-        case_id: CaseId,
-        staff: &StaffId,
-        work: Work,
-        decide: impl Fn(&CaseView) -> Result<Correction, ActionError>,
-    ) -> Result<Correction, ActionError> {
-        let decide = &decide;
-        until_applied(&self.store, move || async move {
-            let view = self.view(case_id).await?;
-            self.work(&view.case, staff, work).await?;
-            let correction = decide(&view)?;
-            let mut next = view.case.clone();
-            let details = match correction {
-                Correction::Intent { from, to } => {
-                    next.intent = Some(to);
-                    next.intent_corrected = true;
-                    json!({ "from": from, "to": to })
-                }
-                Correction::NoPerson => json!({ "intent": view.case.intent }),
-            };
-            let now = self.clock.now();
-            let event = NewAuditEvent::new(now, Actor::staff(staff), correction.audit_action())
-                .on(case_id)
-                .with(details);
-            let change = Change::at(now)
-                .update(&view.case, next.clone())
-                .correct(NewCorrection {
-                    case_id,
-                    staff: staff.clone(),
-                    correction,
-                })
-                .event(event)
-                .send(card_refresh(&next));
-            Ok(Step::write(change, correction))
         })
         .await
     }
@@ -593,67 +474,5 @@ fn work_event(
 impl From<Contended> for crate::services::intake::IntakeError {
     fn from(_: Contended) -> Self {
         crate::services::intake::IntakeError::Contended
-    }
-}
-
-/// How many cases at the head of the queue a claimer who lost a race may turn to.
-const CLAIM_CANDIDATES: i64 = 8;
-
-/// The case `staff` tries on its `attempt`-th try: the head of the queue first; after losing a
-/// race for it, one of the next few, spread by who is claiming, so that staff claiming at the same
-/// moment stop colliding on one case (each still gets exactly one, and the order bends only among
-/// cases claimed within the same instant).
-fn candidate<'a>(head: &'a [Case], staff: &StaffId, attempt: usize) -> Option<&'a Case> {
-    if attempt <= 1 || head.len() <= 1 {
-        return head.first();
-    }
-    let spread = staff
-        .as_str()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-    head.get((spread as usize).wrapping_add(attempt) % head.len())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{CustomerId, Origin};
-
-    fn queue(n: i64) -> Vec<Case> {
-        (1..=n)
-            .map(|i| {
-                let mut case = Case::open(CustomerId(i), Origin::Dm, chrono::Utc::now());
-                case.id = CaseId(i);
-                case
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_first_try_always_takes_the_head_of_the_queue() {
-        let head = queue(8);
-        for who in ["ana", "ben", "cy"] {
-            assert_eq!(
-                candidate(&head, &StaffId::new(who), 1).unwrap().id,
-                CaseId(1)
-            );
-        }
-    }
-
-    #[test]
-    fn after_losing_a_race_staff_turn_to_different_cases() {
-        let head = queue(8);
-        let picks: std::collections::BTreeSet<CaseId> = ["ana", "ben", "cy", "dee", "eli"]
-            .iter()
-            .map(|who| candidate(&head, &StaffId::new(*who), 2).unwrap().id)
-            .collect();
-        assert!(picks.len() >= 3, "five claimers spread over only {picks:?}");
-    }
-
-    #[test]
-    fn an_empty_queue_has_no_candidate() {
-        assert!(candidate(&[], &StaffId::new("ana"), 3).is_none());
     }
 }
