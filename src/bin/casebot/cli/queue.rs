@@ -17,18 +17,9 @@ pub async fn queue(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let staff = &app.staff;
-    let (case, who, action) = match command {
-        QueueCommand::List { json } => {
-            for entry in app.store.queue(10_000).await? {
-                if json {
-                    writeln!(out, "{}", serde_json::to_string(&entry)?)?;
-                } else {
-                    writeln!(out, "{}", queue_line(&entry))?;
-                }
-            }
-            return Ok(ExitCode::SUCCESS);
-        }
-        QueueCommand::Sweep { watch } => return sweep(app, watch, out).await,
+    match command {
+        QueueCommand::List { json } => list(app, json, out).await,
+        QueueCommand::Sweep { watch } => sweep(app, watch, out).await,
         QueueCommand::Note {
             case_id,
             text,
@@ -38,7 +29,7 @@ pub async fn queue(
                 .note(CaseId(case_id), &StaffId::new(&who), &text)
                 .await?;
             writeln!(out, "note added to case #{case_id} by {who}")?;
-            return Ok(ExitCode::SUCCESS);
+            Ok(ExitCode::SUCCESS)
         }
         QueueCommand::Reply {
             case_id,
@@ -49,38 +40,26 @@ pub async fn queue(
                 .reply(CaseId(case_id), &StaffId::new(&who), &text, None)
                 .await?;
             writeln!(out, "reply to case #{case_id} queued for delivery")?;
-            return Ok(ExitCode::SUCCESS);
+            Ok(ExitCode::SUCCESS)
         }
         QueueCommand::Callback {
             case_id,
             staff: who,
-        } => {
-            let callback = app
-                .callbacks
-                .number_for(CaseId(case_id), &StaffId::new(&who))
-                .await?;
-            writeln!(
-                out,
-                "call {} for case #{case_id}, due by {}",
-                callback.phone.expose(),
-                callback.due_at.to_rfc3339()
-            )?;
-            return Ok(ExitCode::SUCCESS);
-        }
+        } => callback(app, case_id, &who, out).await,
         QueueCommand::Block {
             case_id,
             staff: who,
-        } => return block(app, case_id, &who, true, out).await,
+        } => block(app, case_id, &who, true, out).await,
         QueueCommand::Unblock {
             case_id,
             staff: who,
-        } => return block(app, case_id, &who, false, out).await,
+        } => block(app, case_id, &who, false, out).await,
         QueueCommand::Next { staff: who } => {
             match staff.claim_next(&StaffId::new(&who)).await? {
                 Some(case) => writeln!(out, "{who} claimed case #{case}")?,
                 None => writeln!(out, "the queue is empty")?,
             }
-            return Ok(ExitCode::SUCCESS);
+            Ok(ExitCode::SUCCESS)
         }
         QueueCommand::Claim {
             case_id,
@@ -89,40 +68,84 @@ pub async fn queue(
             let claim = CaseAction::Claim {
                 staff: StaffId::new(&who),
             };
-            (case_id, who, claim)
+            act(app, case_id, &who, claim, out).await
         }
         QueueCommand::Release {
             case_id,
             staff: who,
-        } => (case_id, who, CaseAction::Release),
+        } => act(app, case_id, &who, CaseAction::Release, out).await,
         QueueCommand::Transfer {
             case_id,
             to,
             staff: who,
-        } => (
-            case_id,
-            who,
-            CaseAction::Transfer {
+        } => {
+            let transfer = CaseAction::Transfer {
                 to: StaffId::new(to),
-            },
-        ),
+            };
+            act(app, case_id, &who, transfer, out).await
+        }
         QueueCommand::Resolve {
             case_id,
             summary,
             staff: who,
-        } => (case_id, who, CaseAction::Resolve { summary }),
+        } => act(app, case_id, &who, CaseAction::Resolve { summary }, out).await,
         QueueCommand::Reopen {
             case_id,
             staff: who,
-        } => (case_id, who, CaseAction::Reopen),
-    };
+        } => act(app, case_id, &who, CaseAction::Reopen, out).await,
+    }
+}
+
+/// The waiting cases in serving order, as lines or as JSON.
+async fn list(app: &App, json: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    for entry in app.store.queue(10_000).await? {
+        if json {
+            writeln!(out, "{}", serde_json::to_string(&entry)?)?;
+        } else {
+            writeln!(out, "{}", queue_line(&entry))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The callback number of a case, shown to its claimer only (the service checks and audits).
+async fn callback(
+    app: &App,
+    case_id: i64,
+    who: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let callback = app
+        .callbacks
+        .number_for(CaseId(case_id), &StaffId::new(who))
+        .await?;
+    writeln!(
+        out,
+        "call {} for case #{case_id}, due by {}",
+        callback.phone.expose(),
+        callback.due_at.to_rfc3339()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One state change by `who`, reported as what happened and the state the case is in now.
+async fn act(
+    app: &App,
+    case_id: i64,
+    who: &str,
+    action: CaseAction,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
     let verb = action
         .audit_action()
         .as_str()
         .trim_start_matches("case.")
         .to_owned();
-    let state = staff.act(CaseId(case), &StaffId::new(&who), action).await?;
-    writeln!(out, "case #{case} {verb} by {who}; it is now {state}")?;
+    let state = app
+        .staff
+        .act(CaseId(case_id), &StaffId::new(who), action)
+        .await?;
+    writeln!(out, "case #{case_id} {verb} by {who}; it is now {state}")?;
     Ok(ExitCode::SUCCESS)
 }
 
