@@ -95,16 +95,7 @@ impl StaffService {
         actor: &Actor,
         action: CaseAction,
     ) -> Result<CaseState, ActionError> {
-        until_applied(&self.store, move || {
-            let action = action.clone();
-            async move {
-                let view = self.view(case_id).await?;
-                let (change, next) = self.transition(&view.case, actor, &action)?;
-                let change = with_rating_prompt(change, &view, &action);
-                Ok(Step::write(change, next.state))
-            }
-        })
-        .await
+        self.act_on_behalf(case_id, actor, action, None).await
     }
 
     /// As [`StaffService::act_as`], recording `also` (an audit action and its details) on the case
@@ -116,16 +107,29 @@ impl StaffService {
         action: CaseAction,
         also: (Action, serde_json::Value),
     ) -> Result<CaseState, ActionError> {
+        self.act_on_behalf(case_id, actor, action, Some(also)).await
+    }
+
+    async fn act_on_behalf(
+        &self,
+        case_id: CaseId,
+        actor: &Actor,
+        action: CaseAction,
+        also: Option<(Action, serde_json::Value)>,
+    ) -> Result<CaseState, ActionError> {
         until_applied(&self.store, move || {
             let action = action.clone();
-            let (recorded, details) = also.clone();
+            let also = also.clone();
             async move {
                 let view = self.view(case_id).await?;
                 let (change, next) = self.transition(&view.case, actor, &action)?;
-                let event = NewAuditEvent::new(change.at, actor.clone(), recorded)
-                    .on(case_id)
-                    .with(details);
-                let change = with_rating_prompt(change, &view, &action).event(event);
+                let mut change = with_rating_prompt(change, &view, &action);
+                if let Some((recorded, details)) = also {
+                    let event = NewAuditEvent::new(change.at, actor.clone(), recorded)
+                        .on(case_id)
+                        .with(details);
+                    change = change.event(event);
+                }
                 Ok(Step::write(change, next.state))
             }
         })
