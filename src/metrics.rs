@@ -61,22 +61,20 @@ impl LlmCounts {
 pub fn render_llm(counts: &LlmCounts) -> String {
     let mut out = String::new();
     let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let _ = writeln!(
-        out,
-        "# HELP casebot_llm_calls_total Calls to the language model, by outcome."
+    family(
+        &mut out,
+        "casebot_llm_calls_total",
+        "counter",
+        "Calls to the language model, by outcome.",
     );
-    let _ = writeln!(out, "# TYPE casebot_llm_calls_total counter");
     for (outcome, counter) in [
         ("answered", &counts.answered),
         ("refused", &counts.refused),
         ("timeout", &counts.timeouts),
         ("error", &counts.errors),
     ] {
-        let _ = writeln!(
-            out,
-            "casebot_llm_calls_total{{outcome=\"{outcome}\"}} {}",
-            get(counter)
-        );
+        let series = format!("casebot_llm_calls_total{{outcome=\"{outcome}\"}}");
+        sample(&mut out, &series, get(counter));
     }
     for (name, help, counter) in [
         (
@@ -95,9 +93,8 @@ pub fn render_llm(counts: &LlmCounts) -> String {
             &counts.kept_local,
         ),
     ] {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name} {}", get(counter));
+        family(&mut out, name, "counter", help);
+        sample(&mut out, name, get(counter));
     }
     out
 }
@@ -105,73 +102,92 @@ pub fn render_llm(counts: &LlmCounts) -> String {
 /// The whole `/metrics` page.
 pub fn render(stored: &StoredMetrics, latency: &Latency) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP casebot_intake_messages_total Customer messages taken in."
+    let o = &mut out;
+    family(
+        o,
+        "casebot_intake_messages_total",
+        "counter",
+        "Customer messages taken in.",
     );
-    let _ = writeln!(out, "# TYPE casebot_intake_messages_total counter");
-    let _ = writeln!(
-        out,
-        "casebot_intake_messages_total {}",
-        stored.customer_messages
+    sample(o, "casebot_intake_messages_total", stored.customer_messages);
+    family(
+        o,
+        "casebot_queue_depth",
+        "gauge",
+        "Escalated cases waiting for a person.",
     );
-    let _ = writeln!(
-        out,
-        "# HELP casebot_queue_depth Escalated cases waiting for a person."
-    );
-    let _ = writeln!(out, "# TYPE casebot_queue_depth gauge");
     for (priority, n) in &stored.waiting_by_priority {
-        let _ = writeln!(out, "casebot_queue_depth{{priority=\"{priority}\"}} {n}");
+        sample(
+            o,
+            &format!("casebot_queue_depth{{priority=\"{priority}\"}}"),
+            n,
+        );
     }
-    let _ = writeln!(
-        out,
-        "# HELP casebot_sla_breaches_total SLA deadlines missed."
+    family(
+        o,
+        "casebot_sla_breaches_total",
+        "counter",
+        "SLA deadlines missed.",
     );
-    let _ = writeln!(out, "# TYPE casebot_sla_breaches_total counter");
-    let _ = writeln!(out, "casebot_sla_breaches_total {}", stored.sla_breaches);
-    let _ = writeln!(
-        out,
-        "# HELP casebot_outbox_backlog Messages waiting to be delivered."
+    sample(o, "casebot_sla_breaches_total", stored.sla_breaches);
+    family(
+        o,
+        "casebot_outbox_backlog",
+        "gauge",
+        "Messages waiting to be delivered.",
     );
-    let _ = writeln!(out, "# TYPE casebot_outbox_backlog gauge");
-    let _ = writeln!(out, "casebot_outbox_backlog {}", stored.outbox_backlog);
-    let _ = writeln!(
-        out,
-        "# HELP casebot_corrections_total Staff corrections of routing: a wrong intent, or a \
-         hand-over that needed no person."
+    sample(o, "casebot_outbox_backlog", stored.outbox_backlog);
+    family(
+        o,
+        "casebot_corrections_total",
+        "counter",
+        "Staff corrections of routing: a wrong intent, or a hand-over that needed no person.",
     );
-    let _ = writeln!(out, "# TYPE casebot_corrections_total counter");
-    let _ = writeln!(
-        out,
-        "casebot_corrections_total{{kind=\"intent\"}} {}",
-        stored.intent_corrections
+    sample(
+        o,
+        "casebot_corrections_total{kind=\"intent\"}",
+        stored.intent_corrections,
     );
-    let _ = writeln!(
-        out,
-        "casebot_corrections_total{{kind=\"no_person\"}} {}",
-        stored.no_person_corrections
+    sample(
+        o,
+        "casebot_corrections_total{kind=\"no_person\"}",
+        stored.no_person_corrections,
     );
-    let _ = writeln!(
-        out,
-        "# HELP casebot_routing_latency_seconds Time to take in and route one customer message."
+    family(
+        o,
+        "casebot_routing_latency_seconds",
+        "histogram",
+        "Time to take in and route one customer message.",
     );
-    let _ = writeln!(out, "# TYPE casebot_routing_latency_seconds histogram");
     for (bound, bucket) in BUCKETS.iter().zip(&latency.buckets) {
         let n = bucket.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "casebot_routing_latency_seconds_bucket{{le=\"{bound}\"}} {n}"
+        sample(
+            o,
+            &format!("casebot_routing_latency_seconds_bucket{{le=\"{bound}\"}}"),
+            n,
         );
     }
     let count = latency.count.load(Ordering::Relaxed);
     let sum = latency.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-    let _ = writeln!(
-        out,
-        "casebot_routing_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+    sample(
+        o,
+        "casebot_routing_latency_seconds_bucket{le=\"+Inf\"}",
+        count,
     );
-    let _ = writeln!(out, "casebot_routing_latency_seconds_sum {sum}");
-    let _ = writeln!(out, "casebot_routing_latency_seconds_count {count}");
+    sample(o, "casebot_routing_latency_seconds_sum", sum);
+    sample(o, "casebot_routing_latency_seconds_count", count);
     out
+}
+
+/// The `# HELP` and `# TYPE` lines that open a metric family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// One sample line: the series (name and labels) and its value.
+fn sample(out: &mut String, series: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "{series} {value}");
 }
 
 #[cfg(test)]
