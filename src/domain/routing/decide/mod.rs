@@ -231,17 +231,9 @@ pub fn plan(routing: Routing, s: &Situation, billing: &BillingLookup, policy: &F
     let mut explains_handover = false;
     let outcome = match (flow, &s.order) {
         (Some(f), _) if f.needs_order() => order_flow(f, s, policy),
-        (Some(Flow::BillingRefund), _) => match billing {
-            BillingLookup::Failed => return hand_over(routing, flow),
-            BillingLookup::Found(billing) => flows::billing_refund(billing, policy),
-            _ => FlowOutcome {
-                reply: "I can't see the account this is about, so a person will look at your \
-                        charges."
-                    .into(),
-                next: Next::Escalate {
-                    reason: reasons::BILLING_ACCOUNT_UNKNOWN,
-                },
-            },
+        (Some(Flow::BillingRefund), _) => match billing_flow(billing, policy) {
+            Some(outcome) => outcome,
+            None => return hand_over(routing, flow),
         },
         (Some(Flow::GeneralHelp), _) => {
             let answer = replies::general_help(
@@ -268,7 +260,36 @@ pub fn plan(routing: Routing, s: &Situation, billing: &BillingLookup, policy: &F
             next: Next::Done,
         },
     };
-    let actions = match (&outcome.next, s.order.order()) {
+    let actions = order_writes(&outcome.next, s.order.order());
+    Plan {
+        routing,
+        flow,
+        outcome,
+        actions,
+        article,
+        explains_handover,
+    }
+}
+
+/// The billing-refund flow over what the billing lookup found; `None` when the billing system
+/// could not be reached, which hands the case over.
+fn billing_flow(billing: &BillingLookup, policy: &FlowPolicy) -> Option<FlowOutcome> {
+    match billing {
+        BillingLookup::Failed => None,
+        BillingLookup::Found(billing) => Some(flows::billing_refund(billing, policy)),
+        _ => Some(FlowOutcome {
+            reply: "I can't see the account this is about, so a person will look at your charges."
+                .into(),
+            next: Next::Escalate {
+                reason: reasons::BILLING_ACCOUNT_UNKNOWN,
+            },
+        }),
+    }
+}
+
+/// The order-system writes a flow's outcome needs: the refunds it promised.
+fn order_writes(next: &Next, order: Option<&Order>) -> Vec<OrderAction> {
+    match (next, order) {
         (Next::RefundCharges { charges }, _) => charges
             .iter()
             .map(|(id, cents)| OrderAction::RefundCharge {
@@ -281,14 +302,6 @@ pub fn plan(routing: Routing, s: &Situation, billing: &BillingLookup, policy: &F
             cents: order.total_cents,
         }],
         _ => Vec::new(),
-    };
-    Plan {
-        routing,
-        flow,
-        outcome,
-        actions,
-        article,
-        explains_handover,
     }
 }
 
