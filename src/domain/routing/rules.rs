@@ -3,6 +3,7 @@
 //! case.
 
 use std::collections::BTreeSet;
+use std::str::FromStr;
 
 use serde::Deserialize;
 
@@ -128,33 +129,21 @@ fn check(index: usize, raw: RawRule) -> Result<Rule, RuleError> {
         field,
         problem,
     };
-    let intents = raw
-        .intents
+    let intents = parse_each(&raw.intents, |i| format!("unknown intent {i:?}"))
+        .map_err(|p| fail("intents", p))?;
+    if let Some(m) = raw
+        .mood
         .iter()
-        .map(|i| {
-            i.parse()
-                .map_err(|_| fail("intents", format!("unknown intent {i:?}")))
-        })
-        .collect::<Result<BTreeSet<Intent>, _>>()?;
-    for m in &raw.mood {
-        if !matches!(m.as_str(), "frustration" | "urgency") {
-            let problem = format!("unknown mood {m:?}: expected \"frustration\" or \"urgency\"");
-            return Err(fail("mood", problem));
-        }
+        .find(|m| !matches!(m.as_str(), "frustration" | "urgency"))
+    {
+        let problem = format!("unknown mood {m:?}: expected \"frustration\" or \"urgency\"");
+        return Err(fail("mood", problem));
     }
-    let signals = raw
-        .signals
-        .iter()
-        .map(|s| {
-            s.parse().map_err(|_| {
-                let known: Vec<&str> = Signal::ALL.iter().map(|s| s.as_str()).collect();
-                fail(
-                    "signals",
-                    format!("unknown signal {s:?}: expected one of {known:?}"),
-                )
-            })
-        })
-        .collect::<Result<BTreeSet<Signal>, _>>()?;
+    let signals = parse_each(&raw.signals, |s| {
+        let known: Vec<&str> = Signal::ALL.iter().map(|s| s.as_str()).collect();
+        format!("unknown signal {s:?}: expected one of {known:?}")
+    })
+    .map_err(|p| fail("signals", p))?;
     let order_value_above_cents = match raw.order_value_above {
         Some(v) if !(v.is_finite() && v >= 0.0) => {
             return Err(fail(
@@ -170,28 +159,17 @@ fn check(index: usize, raw: RawRule) -> Result<Rule, RuleError> {
         }
         v => Ok(v.map(|n| n as u32)),
     };
-    let priority = |field: &'static str, p: &str| {
-        p.parse::<Priority>()
-            .map_err(|_| fail(field, format!("unknown priority {p:?}")))
-    };
-    let flow = match &raw.flow {
-        Some(f) => Some(
-            f.parse::<Flow>()
-                .map_err(|_| fail("flow", format!("unknown flow {f:?}")))?,
-        ),
-        None => None,
-    };
+    let flow = parse_opt(raw.flow.as_deref(), "flow").map_err(|p| fail("flow", p))?;
     let escalate = match &raw.escalate {
-        Some(e) => Some((
-            priority("escalate.priority", &e.priority)?,
-            e.reason.clone(),
-        )),
+        Some(e) => {
+            let priority = parse_opt(Some(e.priority.as_str()), "priority")
+                .map_err(|p| fail("escalate.priority", p))?;
+            priority.map(|p| (p, e.reason.clone()))
+        }
         None => None,
     };
-    let raise_priority = match &raw.raise_priority {
-        Some(p) => Some(priority("raise_priority", p)?),
-        None => None,
-    };
+    let raise_priority = parse_opt(raw.raise_priority.as_deref(), "priority")
+        .map_err(|p| fail("raise_priority", p))?;
     Ok(Rule {
         intents,
         on_frustration: raw.mood.iter().any(|m| m == "frustration"),
@@ -211,6 +189,23 @@ fn check(index: usize, raw: RawRule) -> Result<Rule, RuleError> {
         stop: raw.stop,
         name: raw.name,
     })
+}
+
+/// Every name of a list parsed, or the problem with the first unknown one.
+fn parse_each<T: FromStr + Ord>(
+    names: &[String],
+    unknown: impl Fn(&str) -> String,
+) -> Result<BTreeSet<T>, String> {
+    names
+        .iter()
+        .map(|n| n.parse().map_err(|_| unknown(n)))
+        .collect()
+}
+
+/// An optional name parsed, or "unknown `what`".
+fn parse_opt<T: FromStr>(name: Option<&str>, what: &str) -> Result<Option<T>, String> {
+    name.map(|n| n.parse().map_err(|_| format!("unknown {what} {n:?}")))
+        .transpose()
 }
 
 impl Rule {
