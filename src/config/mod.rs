@@ -187,23 +187,9 @@ impl Config {
             merge_file(&mut table, overrides, name)?;
         }
         let env: Vec<(String, String)> = env.into_iter().collect();
-        let mut discord_token = None;
-        let mut llm_key = None;
-        let mut orders_token = None;
-        let mut database_url = None;
-        for (name, value) in &env {
-            match name.as_str() {
-                "DISCORD_TOKEN" if !value.is_empty() => discord_token = Some(Secret::new(value)),
-                "CASEBOT_LLM_API_KEY" if !value.is_empty() => llm_key = Some(Secret::new(value)),
-                "CASEBOT_ORDERS_TOKEN" if !value.is_empty() => {
-                    orders_token = Some(Secret::new(value))
-                }
-                "DATABASE_URL" if !value.is_empty() => database_url = Some(value.clone()),
-                _ => {}
-            }
-        }
+        let secrets = Secrets::from_env(&env);
         // DATABASE_URL is the conventional name; CASEBOT__DATABASE__URL, applied below, wins.
-        if let Some(url) = database_url {
+        if let Some(url) = secrets.database_url {
             set(&mut table, "database", "url", Value::String(url));
         }
         for (name, value) in &env {
@@ -218,46 +204,21 @@ impl Config {
                 value: String::new(),
                 expected: e.message().to_owned(),
             })?;
-        let db = raw.database;
         let config = Config {
-            database: DatabaseConfig {
-                url: DatabaseUrl::new(db.url),
-                max_connections: in_range("database.max_connections", db.max_connections, 1, 1000)?,
-                connect_timeout_secs: in_range(
-                    "database.connect_timeout_secs",
-                    db.connect_timeout_secs,
-                    1,
-                    600,
-                )?,
-                sqlite_synchronous: db.sqlite_synchronous,
-                write_lanes: in_range("database.write_lanes", db.write_lanes, 1, 64)?,
-            },
-            cases: CasesConfig {
-                reopen_window_hours: in_range(
-                    "cases.reopen_window_hours",
-                    raw.cases.reopen_window_hours,
-                    1,
-                    8760,
-                )?,
-                max_message_bytes: in_range(
-                    "cases.max_message_bytes",
-                    raw.cases.max_message_bytes,
-                    256,
-                    1_048_576,
-                )?,
-            },
+            database: database_config(raw.database)?,
+            cases: cases_config(raw.cases)?,
             log: raw.log,
-            llm: llm_settings(raw.llm, llm_key)?,
+            llm: llm_settings(raw.llm, secrets.llm_key)?,
             routing: routing_settings(raw.routing)?,
             help: help::help_settings(raw.help)?,
-            orders: orders_settings(raw.orders, orders_token)?,
+            orders: orders_settings(raw.orders, secrets.orders_token)?,
             sla: sla_policy(raw.sla)?,
             limits: limit_settings(raw.limits)?,
             queue: queue_config(raw.queue)?,
             discord: discord_ids(raw.discord)?,
             audit: seal_policy(raw.audit)?,
             http_addr: server_addr(raw.server)?,
-            discord_token,
+            discord_token: secrets.discord_token,
         };
         config.validate()?;
         Ok(config)
@@ -298,6 +259,63 @@ pub(crate) fn invalid(key: &str, value: &str, expected: &str) -> ConfigError {
         value: value.into(),
         expected: expected.into(),
     }
+}
+
+/// The secrets and the conventional database variable, read from the environment only.
+struct Secrets {
+    discord_token: Option<Secret>,
+    llm_key: Option<Secret>,
+    orders_token: Option<Secret>,
+    database_url: Option<String>,
+}
+
+impl Secrets {
+    fn from_env(env: &[(String, String)]) -> Secrets {
+        let find = |key: &str| {
+            env.iter()
+                .rev()
+                .find(|(name, value)| name == key && !value.is_empty())
+                .map(|(_, value)| value.clone())
+        };
+        Secrets {
+            discord_token: find("DISCORD_TOKEN").map(|v| Secret::new(&v)),
+            llm_key: find("CASEBOT_LLM_API_KEY").map(|v| Secret::new(&v)),
+            orders_token: find("CASEBOT_ORDERS_TOKEN").map(|v| Secret::new(&v)),
+            database_url: find("DATABASE_URL"),
+        }
+    }
+}
+
+fn database_config(db: RawDatabase) -> Result<DatabaseConfig, ConfigError> {
+    Ok(DatabaseConfig {
+        url: DatabaseUrl::new(db.url),
+        max_connections: in_range("database.max_connections", db.max_connections, 1, 1000)?,
+        connect_timeout_secs: in_range(
+            "database.connect_timeout_secs",
+            db.connect_timeout_secs,
+            1,
+            600,
+        )?,
+        sqlite_synchronous: db.sqlite_synchronous,
+        write_lanes: in_range("database.write_lanes", db.write_lanes, 1, 64)?,
+    })
+}
+
+fn cases_config(cases: RawCases) -> Result<CasesConfig, ConfigError> {
+    Ok(CasesConfig {
+        reopen_window_hours: in_range(
+            "cases.reopen_window_hours",
+            cases.reopen_window_hours,
+            1,
+            8760,
+        )?,
+        max_message_bytes: in_range(
+            "cases.max_message_bytes",
+            cases.max_message_bytes,
+            256,
+            1_048_576,
+        )?,
+    })
 }
 
 /// Checks `value` lies in `min..=max` and converts it to the type the setting uses.
