@@ -213,12 +213,7 @@ pub(crate) fn routed(input: Input, reading: &Reading, decision: Decision) -> (Ch
                 .with(json!({ "limit": "escalations_per_customer", "notice": false }));
         change = change.event(event);
     }
-    let kind = match (&decision.article, decision.offer_human) {
-        _ if decision.escalate => OutboxKind::Reply,
-        (Some(_), _) => OutboxKind::HelpArticle,
-        (None, true) => OutboxKind::Offer,
-        (None, false) => OutboxKind::Reply,
-    };
+    let kind = reply_kind(&decision);
     let at = change.at;
     change = change
         .event(routed_event(at, case.id, reading, &decision, &reply))
@@ -228,13 +223,8 @@ pub(crate) fn routed(input: Input, reading: &Reading, decision: Decision) -> (Ch
             kind,
             reply.clone(),
         ));
-    for (target, cents) in &decision.refunds {
-        let details = json!({ "target": target, "cents": cents, "automatic": true });
-        change = change.event(
-            NewAuditEvent::new(at, Actor::bot(), Action::RefundIssued)
-                .on(case.id)
-                .with(details),
-        );
+    for event in refund_events(at, case.id, &decision) {
+        change = change.event(event);
     }
     if escalated {
         // Staff have the case (or are about to): they read along in its thread.
@@ -247,7 +237,37 @@ pub(crate) fn routed(input: Input, reading: &Reading, decision: Decision) -> (Ch
     if msg.channel_kind == ChannelKind::Public {
         change = change.send(public_ack(case.id, msg, &personal_data));
     }
-    let routed = Routed {
+    let routed = summary(&case, reading, &decision, reply);
+    (with_case(change, before, case), routed)
+}
+
+/// Which buttons the reply carries: an article asks whether it helped, an offer shows "Talk to a
+/// person"; a hand-over needs neither.
+fn reply_kind(decision: &Decision) -> OutboxKind {
+    match (&decision.article, decision.offer_human) {
+        _ if decision.escalate => OutboxKind::Reply,
+        (Some(_), _) => OutboxKind::HelpArticle,
+        (None, true) => OutboxKind::Offer,
+        (None, false) => OutboxKind::Reply,
+    }
+}
+
+/// One audit event per automatic refund the decision made.
+fn refund_events(
+    at: chrono::DateTime<chrono::Utc>,
+    case: CaseId,
+    decision: &Decision,
+) -> impl Iterator<Item = NewAuditEvent> + '_ {
+    decision.refunds.iter().map(move |(target, cents)| {
+        NewAuditEvent::new(at, Actor::bot(), Action::RefundIssued)
+            .on(case)
+            .with(json!({ "target": target, "cents": cents, "automatic": true }))
+    })
+}
+
+/// What the caller learns of a routed message.
+fn summary(case: &Case, reading: &Reading, decision: &Decision, reply: String) -> Routed {
+    Routed {
         case_id: case.id,
         intent: decision.intent,
         local_intent: reading.local.intent,
@@ -264,8 +284,7 @@ pub(crate) fn routed(input: Input, reading: &Reading, decision: Decision) -> (Ch
         second_need: decision.second_need,
         reasons: decision.reasons.clone(),
         refunds: decision.refunds.clone(),
-    };
-    (with_case(change, before, case), routed)
+    }
 }
 
 /// What the case remembers of the decision.
