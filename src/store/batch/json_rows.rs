@@ -5,11 +5,16 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
-use super::Rows;
+use super::{Rows, ERASURE};
 use crate::domain::audit::{AuditEvent, ChainHead};
-use crate::domain::change::{CallbackWrite, OutboxUpdate, ProjectionWrite};
+use crate::domain::change::{
+    CallbackWrite, CustomerWrite, OutboxUpdate, ProjectionWrite, StaffWrite,
+};
+use crate::domain::correction::{Correction, NewCorrection};
 use crate::domain::ids::CaseId;
+use crate::domain::ids::{CustomerId, NEW_CASE_MARK};
 use crate::domain::Case;
+use crate::domain::{Intent, Outgoing};
 
 /// How a backend wants times inside JSON rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +75,77 @@ pub(super) fn case_row(case: &Case, time: TimeFormat) -> Value {
         "closed_at": time.opt(case.closed_at),
         "first_response_breached_at": time.opt(case.first_response_breached_at),
         "resolution_breached_at": time.opt(case.resolution_breached_at),
+    })
+}
+
+pub(super) fn staff_row(write: &StaffWrite, at: &Value) -> (Rows, Value) {
+    match write {
+        StaffWrite::Set(m) => (
+            Rows::StaffSet,
+            json!({ "id": m.id.as_str(), "role": m.role.as_str(), "added_at": at }),
+        ),
+        StaffWrite::Remove(id) => (Rows::StaffRemoved, json!({ "id": id.as_str() })),
+    }
+}
+
+/// A customer write's rows; an erasure touches every table that holds the customer's data.
+pub(super) fn customer_rows(
+    write: &CustomerWrite,
+    id: impl Fn(CustomerId) -> i64,
+    at: &Value,
+) -> Vec<(Rows, Value)> {
+    match write {
+        CustomerWrite::Blocked {
+            customer_id,
+            blocked,
+        } => vec![(
+            Rows::CustomersBlocked,
+            json!({ "id": id(*customer_id), "blocked": blocked }),
+        )],
+        CustomerWrite::Linked {
+            customer_id,
+            external_id,
+        } => vec![(
+            Rows::CustomersLinked,
+            json!({ "id": id(*customer_id), "external_id": external_id }),
+        )],
+        CustomerWrite::Erased { customer_id } => {
+            let row = json!({ "id": id(*customer_id), "at": at });
+            ERASURE.iter().map(|&what| (what, row.clone())).collect()
+        }
+    }
+}
+
+pub(super) fn correction_row(
+    c: &NewCorrection,
+    case: &impl Fn(CaseId) -> i64,
+    at: &Value,
+) -> Value {
+    let (from, to) = match c.correction {
+        Correction::Intent { from, to } => (from.map(Intent::as_str), Some(to.as_str())),
+        Correction::NoPerson => (None, None),
+    };
+    json!({ "case_id": case(c.case_id), "kind": c.correction.kind(),
+        "from_intent": from, "to_intent": to, "staff_id": c.staff.as_str(),
+        "created_at": at })
+}
+
+/// An outbox row; a body written before its case had a number gets the number now.
+pub(super) fn outbox_row(
+    m: &Outgoing,
+    case: &impl Fn(CaseId) -> i64,
+    new_case: Option<CaseId>,
+    at: &Value,
+) -> Value {
+    let (destination, target, reply_to) = m.destination.to_columns();
+    let body = match new_case {
+        Some(id) => m.body.replace(NEW_CASE_MARK, &id.to_string()),
+        None => m.body.clone(),
+    };
+    json!({
+        "case_id": m.case_id.map(case), "kind": m.kind.as_str(),
+        "destination": destination, "target": target, "reply_to": reply_to,
+        "body": body, "created_at": at,
     })
 }
 

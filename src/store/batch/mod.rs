@@ -24,15 +24,15 @@ use serde_json::{json, Value};
 mod json_rows;
 mod seal;
 
-use json_rows::{callback_row, case_row, outbox_update_row, projection_row};
+use json_rows::{
+    callback_row, case_row, correction_row, customer_rows, outbox_row, outbox_update_row,
+    projection_row, staff_row,
+};
 pub(crate) use json_rows::{event_row, head_row, TimeFormat};
 use seal::{existing_chains, seal_events};
 
 use super::StoreError;
-use crate::domain::change::{CustomerWrite, StaffWrite};
-use crate::domain::correction::Correction;
-use crate::domain::ids::{CaseId, CustomerId, NEW_CASE_MARK};
-use crate::domain::Intent;
+use crate::domain::ids::{CaseId, CustomerId};
 use crate::domain::{Applied, Case, Change};
 
 /// The statements that write rows without reading anything back.
@@ -432,67 +432,25 @@ async fn write_rest(
             rows.push(what, row);
         }
         for write in &change.staff {
-            let (what, row) = match write {
-                StaffWrite::Set(m) => (
-                    Rows::StaffSet,
-                    json!({ "id": m.id.as_str(), "role": m.role.as_str(), "added_at": at }),
-                ),
-                StaffWrite::Remove(id) => (Rows::StaffRemoved, json!({ "id": id.as_str() })),
-            };
+            let (what, row) = staff_row(write, &at);
             rows.push(what, row);
         }
         for write in &change.customers {
-            let (what, row) = match write {
-                CustomerWrite::Blocked {
-                    customer_id,
-                    blocked,
-                } => (
-                    Rows::CustomersBlocked,
-                    json!({ "id": created.customer(i, *customer_id), "blocked": blocked }),
-                ),
-                CustomerWrite::Linked {
-                    customer_id,
-                    external_id,
-                } => (
-                    Rows::CustomersLinked,
-                    json!({ "id": created.customer(i, *customer_id), "external_id": external_id }),
-                ),
-                CustomerWrite::Erased { customer_id } => {
-                    let row = json!({ "id": created.customer(i, *customer_id), "at": at });
-                    for what in ERASURE {
-                        rows.push(what, row.clone());
-                    }
-                    continue;
-                }
-            };
-            rows.push(what, row);
+            let id = |customer| created.customer(i, customer);
+            for (what, row) in customer_rows(write, id, &at) {
+                rows.push(what, row);
+            }
         }
         for write in &change.projections {
             let (what, row) = projection_row(write, &case);
             rows.push(what, row);
         }
         for c in &change.corrections {
-            let (from, to) = match c.correction {
-                Correction::Intent { from, to } => (from.map(Intent::as_str), Some(to.as_str())),
-                Correction::NoPerson => (None, None),
-            };
-            let row = json!({ "case_id": case(c.case_id), "kind": c.correction.kind(),
-                "from_intent": from, "to_intent": to, "staff_id": c.staff.as_str(),
-                "created_at": at });
-            rows.push(Rows::Corrections, row);
+            rows.push(Rows::Corrections, correction_row(c, &case, &at));
         }
         for m in &change.outbox {
-            let (destination, target, reply_to) = m.destination.to_columns();
-            let body = match created.cases.get(&i) {
-                Some(id) => m.body.replace(NEW_CASE_MARK, &id.to_string()),
-                None => m.body.clone(),
-            };
-            let row = json!({
-                "case_id": m.case_id.map(case), "kind": m.kind.as_str(),
-                "destination": destination, "target": target, "reply_to": reply_to,
-                "body": body, "created_at": at,
-            });
-            rows.push(Rows::Outbox, row);
+            let new_case = created.cases.get(&i).copied();
+            rows.push(Rows::Outbox, outbox_row(m, &case, new_case, &at));
         }
         for update in &change.outbox_updates {
             let (what, row) = outbox_update_row(update, &at, time);
