@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use casebot::app::App;
 use casebot::config::Config;
 use casebot::domain::staff::{Role, StaffMember};
 use casebot::domain::{
@@ -39,62 +40,15 @@ pub async fn claims(
     let scratch = Scratch::new(db).await?;
     let store = open(config, &scratch.url).await?;
     let app = engine(config, store.clone())?;
-    let team: Vec<StaffId> = (0..staff.max(1))
-        .map(|s| StaffId::new(format!("bench-staff-{s}")))
-        .collect();
-    for id in &team {
-        let member = StaffMember {
-            id: id.clone(),
-            role: Role::Staff,
-        };
-        app.staff
-            .add_staff(&member, &Actor::system("bench"))
-            .await?;
-    }
-    let fill = |prefix: &'static str| {
-        let app = app.clone();
-        async move {
-            for i in 0..cases {
-                let user = format!("{prefix}-{i}");
-                let msg = InboundMessage {
-                    platform: "bench".into(),
-                    author_id: UserId::new(&user),
-                    author_name: user.clone(),
-                    channel_kind: ChannelKind::Dm,
-                    channel_id: user.clone(),
-                    message_id: user,
-                    text: "my parcel has not arrived".into(),
-                    sent_at: Utc::now(),
-                };
-                let case = app.intake.take_in(&msg).await?.case_id;
-                if app
-                    .store
-                    .case(case)
-                    .await?
-                    .is_some_and(|c| c.state == CaseState::Open)
-                {
-                    let priority = [Priority::Low, Priority::Normal, Priority::High][i % 3];
-                    let escalate = CaseAction::Escalate {
-                        priority,
-                        reason: "bench".into(),
-                    };
-                    app.staff
-                        .act_as(case, &Actor::system("bench"), escalate)
-                        .await?;
-                }
-            }
-            anyhow::Ok(())
-        }
-    };
-
-    fill("minimal").await?;
+    let team = hire(&app, staff).await?;
+    fill_queue(&app, "minimal", cases).await?;
     let floor = store.clone();
     let (minimal, minimal_time) = claim_all(&team, move |who| {
         let store = floor.clone();
         async move { Ok(store.minimal_claim_next(who.as_str()).await?) }
     })
     .await?;
-    fill("engine").await?;
+    fill_queue(&app, "engine", cases).await?;
     let staff_service = app.staff.clone();
     let (claimed, claim_time) = claim_all(&team, move |who| {
         let service = staff_service.clone();
@@ -120,6 +74,57 @@ pub async fn claims(
         minimal_claims_per_s,
         ratio: claims_per_s / minimal_claims_per_s,
     })
+}
+
+/// `staff` members (at least one) on the team.
+async fn hire(app: &App, staff: usize) -> anyhow::Result<Vec<StaffId>> {
+    let team: Vec<StaffId> = (0..staff.max(1))
+        .map(|s| StaffId::new(format!("bench-staff-{s}")))
+        .collect();
+    for id in &team {
+        let member = StaffMember {
+            id: id.clone(),
+            role: Role::Staff,
+        };
+        app.staff
+            .add_staff(&member, &Actor::system("bench"))
+            .await?;
+    }
+    Ok(team)
+}
+
+/// `cases` customers write in and each case is escalated, cycling through low, normal and high.
+async fn fill_queue(app: &App, prefix: &str, cases: usize) -> anyhow::Result<()> {
+    for i in 0..cases {
+        let user = format!("{prefix}-{i}");
+        let msg = InboundMessage {
+            platform: "bench".into(),
+            author_id: UserId::new(&user),
+            author_name: user.clone(),
+            channel_kind: ChannelKind::Dm,
+            channel_id: user.clone(),
+            message_id: user,
+            text: "my parcel has not arrived".into(),
+            sent_at: Utc::now(),
+        };
+        let case = app.intake.take_in(&msg).await?.case_id;
+        let open = app
+            .store
+            .case(case)
+            .await?
+            .is_some_and(|c| c.state == CaseState::Open);
+        if open {
+            let priority = [Priority::Low, Priority::Normal, Priority::High][i % 3];
+            let escalate = CaseAction::Escalate {
+                priority,
+                reason: "bench".into(),
+            };
+            app.staff
+                .act_as(case, &Actor::system("bench"), escalate)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Every staff member claims until the queue is empty; returns all claims and the time taken.
