@@ -9,19 +9,20 @@ use toml::{Table, Value};
 
 mod help;
 mod layers;
+mod llm;
 mod sections;
 
 pub use crate::secrets::{mask_url_password, DatabaseUrl, Secret};
 pub use help::{load_articles, HelpSettings};
 use layers::{apply_env, merge_file, set};
+pub use llm::LlmSettings;
+use llm::{llm_settings, RawLlm};
 use sections::{
-    discord_ids, limit_settings, llm_settings, orders_settings, queue_config, routing_settings,
-    seal_policy, server_addr, sla_policy, RawAudit, RawDiscord, RawLimits, RawLlm, RawOrders,
-    RawQueue, RawRouting, RawServer, RawSla,
+    discord_ids, limit_settings, orders_settings, queue_config, routing_settings, seal_policy,
+    server_addr, sla_policy, RawAudit, RawDiscord, RawLimits, RawOrders, RawQueue, RawRouting,
+    RawServer, RawSla,
 };
-pub use sections::{
-    load_model, DiscordIds, LlmSettings, OrdersSettings, QueueConfig, RoutingSettings,
-};
+pub use sections::{load_model, DiscordIds, OrdersSettings, QueueConfig, RoutingSettings};
 
 /// The defaults shipped with casebot. Being compiled in, they also list every key that exists.
 pub const DEFAULTS: &str = include_str!("../../config/default.toml");
