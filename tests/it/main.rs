@@ -9,6 +9,7 @@ mod bad_input;
 mod discord;
 mod intake;
 mod queue;
+mod reliability;
 mod sla;
 mod store;
 mod upgrade;

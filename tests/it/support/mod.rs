@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod db;
+pub mod sql;
 
 pub use db::TestDb;
 
