@@ -6,6 +6,7 @@ mod support;
 mod architecture;
 mod audit_log;
 mod bad_input;
+mod concurrency;
 mod discord;
 mod intake;
 mod queue;
