@@ -9,6 +9,7 @@ mod bad_input;
 mod concurrency;
 mod discord;
 mod intake;
+mod outbox;
 mod queue;
 mod reliability;
 mod sla;
