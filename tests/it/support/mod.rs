@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod db;
+pub mod fake_http;
 pub mod sql;
 
 pub use db::TestDb;
