@@ -1,8 +1,6 @@
 //! casebot's integration suite: one binary, every story written once and run against SQLite
 //! always and PostgreSQL whenever `CASEBOT_TEST_POSTGRES_URL` is set (in CI it must be).
 
-mod support;
-
 mod architecture;
 mod audit_log;
 mod bad_input;
@@ -14,6 +12,8 @@ mod orders;
 mod outbox;
 mod queue;
 mod reliability;
+mod routing;
 mod sla;
 mod store;
+mod support;
 mod upgrade;

@@ -8,13 +8,15 @@ pub mod sql;
 
 pub use db::TestDb;
 
-/// Writes each test once and runs it on both backends: `async fn name(backend: Backend)`.
+/// Writes each test once and runs it on both backends: `async fn name(backend: Backend)`. A name
+/// may carry attributes (such as `#[ignore = "bug: ..."]`) for both of its runs.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
+    ($($(#[$meta:meta])* $name:ident),+ $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                $(#[$meta])*
                 async fn $name() {
                     super::$name(casebot::store::Backend::Sqlite).await
                 }
@@ -23,6 +25,7 @@ macro_rules! on_both_backends {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                $(#[$meta])*
                 async fn $name() {
                     super::$name(casebot::store::Backend::Postgres).await
                 }
