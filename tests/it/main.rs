@@ -4,6 +4,7 @@
 mod architecture;
 mod audit_log;
 mod bad_input;
+mod cli;
 mod concurrency;
 mod discord;
 mod http_orders;
