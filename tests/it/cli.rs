@@ -3,6 +3,7 @@
 
 use std::process::{Command, Output};
 
+use casebot::domain::CaseId;
 use casebot::store::Backend;
 
 use crate::on_both_backends;
@@ -360,4 +361,301 @@ fn run_without_a_token_says_so_and_exits_non_zero() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("DISCORD_TOKEN is not set"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_health_and_metrics_answers_customers_and_stops_cleanly_on_sigterm() {
+    let sandbox = casebot_sandbox::Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let port = {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().port()
+    };
+    let mut bot = tokio::process::Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .args(["run", "--discord-url", &sandbox.base_url()])
+        .env("DATABASE_URL", &url)
+        .env("CASEBOT__SERVER__HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("CASEBOT_CONFIG")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        let (http, url) = (http.clone(), format!("http://127.0.0.1:{port}{path}"));
+        async move {
+            match http.get(url).send().await {
+                Ok(r) => Some((r.status().as_u16(), r.text().await.unwrap_or_default())),
+                Err(_) => None,
+            }
+        }
+    };
+    let mut ready = None;
+    for _ in 0..200 {
+        if let Some((200, body)) = get("/readyz").await {
+            ready = Some(body);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready.as_deref(), Some("ready\n"));
+    assert_eq!(get("/healthz").await, Some((200, "ok\n".to_owned())));
+
+    let maya = sandbox.person("maya");
+    sandbox.dm(maya, "someone hacked my account");
+    let answered = sandbox
+        .wait_for(std::time::Duration::from_secs(10), |s| {
+            !s.bot_dms(maya).is_empty()
+        })
+        .await;
+    assert!(answered, "the running bot answers a customer");
+    let (status, metrics) = get("/metrics").await.unwrap();
+    assert_eq!(status, 200);
+    for line in [
+        "casebot_intake_messages_total 1",
+        "casebot_queue_depth{priority=\"urgent\"} 1",
+        "casebot_routing_latency_seconds_count 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+
+    let pid = bot.id().unwrap().to_string();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let exited = tokio::time::timeout(std::time::Duration::from_secs(15), bot.wait())
+        .await
+        .expect("casebot stops within 15 s of SIGTERM")
+        .unwrap();
+    assert!(exited.success(), "{exited:?}");
+}
+
+#[test]
+fn a_full_demo_run_logs_no_message_text_card_numbers_or_secrets_even_at_debug() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("DISCORD_TOKEN", "tok-do-not-log-9f3b2")
+        .env("CASEBOT_ORDERS_TOKEN", "orders-secret-77aa")
+        .env_remove("CASEBOT_CONFIG")
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.lines().count() > 20, "the debug logs were captured");
+    for secret in [
+        "tok-do-not-log-9f3b2",
+        "orders-secret-77aa",
+        "4111",
+        "NEVER arrived",
+        "ridiculous",
+        "cancelled my membership",
+        "replacement laptop",
+        "courier confirmed",
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} appears in the logs");
+    }
+}
+
+/// A TCP gate in front of PostgreSQL: closed, it drops every connection; opened, it forwards.
+/// Cutting it drops the connections in flight, as a database restart would.
+struct Gate {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Gate {
+    async fn start(target: String) -> Gate {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (gate_open, gate_links) = (open.clone(), links.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                if !gate_open.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let target = target.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                gate_links.lock().unwrap().push(link);
+            }
+        });
+        Gate { port, open, links }
+    }
+
+    fn open(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_waits_for_an_unreachable_database_and_rides_out_an_outage_losing_nothing() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let host_port = db
+        .url
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let gate = Gate::start(host_port.clone()).await;
+    let gated_url = db
+        .url
+        .replacen(&host_port, &format!("127.0.0.1:{}", gate.port), 1);
+    let sandbox = casebot_sandbox::Sandbox::start().await.unwrap();
+    let port = {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().port()
+    };
+    let mut bot = tokio::process::Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .args(["run", "--discord-url", &sandbox.base_url()])
+        .env("DATABASE_URL", &gated_url)
+        .env("CASEBOT__DATABASE__CONNECT_TIMEOUT_SECS", "1")
+        .env("CASEBOT__SERVER__HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("CASEBOT_CONFIG")
+        .env("RUST_LOG", "error")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert!(
+        bot.try_wait().unwrap().is_none(),
+        "an unreachable database is waited for, not a crash"
+    );
+    gate.open();
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..400 {
+        let url = format!("http://127.0.0.1:{port}/readyz");
+        if let Ok(r) = http.get(url).send().await {
+            if r.status().as_u16() == 200 {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "ready once the database answers");
+
+    let maya = sandbox.person("maya");
+    sandbox.dm(maya, "where is my order");
+    let wait = std::time::Duration::from_secs(30);
+    assert!(sandbox.wait_for(wait, |s| s.bot_dms(maya).len() == 1).await);
+
+    // The database goes away; a customer writes meanwhile; it comes back.
+    gate.cut();
+    sandbox.dm(maya, "hello? still there?");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    gate.open();
+    assert!(
+        sandbox.wait_for(wait, |s| s.bot_dms(maya).len() == 2).await,
+        "the message sent during the outage is answered after it"
+    );
+    let messages = db.store().await.counts().await.unwrap().messages;
+    assert_eq!(messages, 2, "nothing was lost and nothing doubled");
+
+    let pid = bot.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let exited = tokio::time::timeout(std::time::Duration::from_secs(15), bot.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exited.success());
+    let mut logs = String::new();
+    use tokio::io::AsyncReadExt;
+    bot.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .await
+        .unwrap();
+    assert!(
+        logs.contains("the database is unreachable; retrying"),
+        "{logs}"
+    );
+    assert!(!logs.contains("panicked"), "{logs}");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_console_plays_customers_and_staff_against_the_real_bot() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let mut console = Command::new(env!("CARGO_BIN_EXE_casebot"))
+        .arg("console")
+        .env("DATABASE_URL", &url)
+        .env_remove("CASEBOT_CONFIG")
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = "maya: someone hacked my account\nana claim 1\n\
+                  ana@1: we have locked your account\nana resolve 1\nmaya rate 1 4\nquit\n";
+    console
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = console.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let shown = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "[#staff-queue] casebot: card \"Case #1\": Case #1 needs a person",
+        "(only you see) You claimed case #1",
+        "[DM maya] casebot: Support team: we have locked your account",
+        "[DM maya] casebot: Thanks for rating us 4/5.",
+    ] {
+        assert!(shown.contains(line), "{line:?} missing from\n{shown}");
+    }
+    // What the console showed is what the database holds.
+    let store = casebot::store::Store::connect(&url, &Default::default())
+        .await
+        .unwrap();
+    let case = store
+        .case("1".parse::<CaseId>().unwrap())
+        .await
+        .unwrap()
+        .expect("case #1");
+    assert_eq!(case.state, casebot::domain::CaseState::Resolved);
+    assert_eq!(case.rating, Some(4));
 }
