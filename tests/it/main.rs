@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod concurrency;
 mod discord;
+mod fuzz_quick;
 mod http_orders;
 mod intake;
 mod orders;
