@@ -363,7 +363,7 @@ async fn only_one_process_sweeps_stuck_cases_at_a_time(backend: Backend) {
         None,
         "another process holds the sweep"
     );
-    drop(held);
+    held.unwrap().release().await;
     other.close().await;
     assert!(t.app.sweepers.stuck_cases().await.unwrap().is_some());
     t.cleanup().await;
