@@ -50,10 +50,12 @@ impl AuditService {
     /// Seals what changed since the last checkpoint (one sealer at a time across processes);
     /// `None` when nothing changed or another process is sealing.
     pub async fn seal(&self) -> Result<Option<Checkpoint>, StoreError> {
-        let Some(_job) = self.store.try_exclusive("audit-sealer").await? else {
+        let Some(job) = self.store.try_exclusive("audit-sealer").await? else {
             return Ok(None);
         };
-        self.store.seal_checkpoint(self.clock.now()).await
+        let sealed = self.store.seal_checkpoint(self.clock.now()).await;
+        job.release().await;
+        sealed
     }
 
     /// Seals any unsealed events, then returns the latest checkpoint: the seal to keep outside

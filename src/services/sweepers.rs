@@ -185,9 +185,16 @@ impl Sweepers {
     /// Hands stuck cases to the queue with their reasons; `None` when another process is doing
     /// it right now.
     pub async fn stuck_cases(&self) -> Result<Option<Vec<(CaseId, &'static str)>>, SweepError> {
-        let Some(_job) = self.store.try_exclusive("stuck-sweeper").await? else {
+        let Some(job) = self.store.try_exclusive("stuck-sweeper").await? else {
             return Ok(None);
         };
+        let escalated = self.hand_over_stuck().await;
+        job.release().await;
+        escalated.map(Some)
+    }
+
+    /// One pass over the open cases, handing each stuck one to the queue.
+    async fn hand_over_stuck(&self) -> Result<Vec<(CaseId, &'static str)>, SweepError> {
         let now = self.clock.now();
         let mut escalated = Vec::new();
         let mut page = Page::first(PAGE);
@@ -206,7 +213,7 @@ impl Sweepers {
             }
             match cases.last() {
                 Some((last, _)) if cases.len() as i64 == PAGE => page.after = last.id.get(),
-                _ => return Ok(Some(escalated)),
+                _ => return Ok(escalated),
             }
         }
     }

@@ -320,15 +320,41 @@ impl Page {
     }
 }
 
-/// A periodic job this process holds exclusively until the guard is dropped.
+/// A periodic job this process holds exclusively until the guard is dropped or released.
 pub struct ExclusiveJob {
     release: Option<Box<dyn FnOnce() + Send>>,
+    /// Resolves once the job is free again for every process (the advisory lock is gone).
+    released: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl ExclusiveJob {
     pub(crate) fn new(release: impl FnOnce() + Send + 'static) -> ExclusiveJob {
         ExclusiveJob {
             release: Some(Box::new(release)),
+            released: None,
+        }
+    }
+
+    /// A job whose release finishes when `released` resolves.
+    pub(crate) fn with_release_done(
+        release: impl FnOnce() + Send + 'static,
+        released: tokio::sync::oneshot::Receiver<()>,
+    ) -> ExclusiveJob {
+        ExclusiveJob {
+            release: Some(Box::new(release)),
+            released: Some(released),
+        }
+    }
+
+    /// Gives the job up and waits until it is free, so that the next run (in this process or
+    /// another) finds it free. Dropping the guard gives it up too, but without waiting: a run
+    /// straight after could still find it held and wrongly skip its turn.
+    pub async fn release(mut self) {
+        if let Some(release) = self.release.take() {
+            release();
+        }
+        if let Some(released) = self.released.take() {
+            let _ = released.await;
         }
     }
 }

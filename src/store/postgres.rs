@@ -60,6 +60,7 @@ impl PgDb {
             return Ok(None);
         }
         let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (unlocked_tx, unlocked_rx) = tokio::sync::oneshot::channel::<()>();
         let job = job.to_owned();
         tokio::spawn(async move {
             let _ = released.await;
@@ -72,10 +73,14 @@ impl PgDb {
                 // Closing the session releases its locks; a pooled connection would keep them.
                 let _ = conn.detach().close().await;
             }
+            let _ = unlocked_tx.send(());
         });
-        Ok(Some(ExclusiveJob::new(move || {
-            let _ = release.send(());
-        })))
+        Ok(Some(ExclusiveJob::with_release_done(
+            move || {
+                let _ = release.send(());
+            },
+            unlocked_rx,
+        )))
     }
 }
 

@@ -81,6 +81,9 @@ pub struct TestApp {
     pub db: TestDb,
     pub app: App,
     pub clock: Arc<TestClock>,
+    /// The ports the test set, for a second process wired alike.
+    orders: Option<Arc<dyn OrderSource>>,
+    limits: Option<LimitSettings>,
     sequence: std::sync::atomic::AtomicU64,
 }
 
@@ -113,18 +116,37 @@ impl TestApp {
             clock
         });
         let ports = Ports {
-            orders: setup.orders,
+            orders: setup.orders.clone(),
             labeller: None,
             clock: clock.clone(),
-            limits: setup.limits,
+            limits: setup.limits.clone(),
         };
         let app = App::on_store(config, db.store().await, ports).expect("casebot wires");
         Some(TestApp {
             db,
             app,
             clock,
+            orders: setup.orders,
+            limits: setup.limits,
             sequence: Default::default(),
         })
+    }
+
+    /// casebot wired again on a pool of its own over the same database and clock: a second
+    /// process, for races between processes.
+    pub async fn another_process(&self) -> App {
+        let ports = Ports {
+            orders: self.orders.clone(),
+            labeller: None,
+            clock: self.clock.clone(),
+            limits: self.limits.clone(),
+        };
+        App::on_store(
+            self.app.config.as_ref().clone(),
+            self.db.store().await,
+            ports,
+        )
+        .expect("casebot wires a second time")
     }
 
     pub fn store(&self) -> &Store {

@@ -3,17 +3,21 @@
 
 pub mod app;
 pub mod db;
+pub mod fake_http;
 pub mod fake_llm;
+pub mod sql;
 
 pub use db::TestDb;
 
-/// Writes each test once and runs it on both backends: `async fn name(backend: Backend)`.
+/// Writes each test once and runs it on both backends: `async fn name(backend: Backend)`. A name
+/// may carry attributes (such as `#[ignore = "bug: ..."]`) for both of its runs.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
+    ($($(#[$meta:meta])* $name:ident),+ $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                $(#[$meta])*
                 async fn $name() {
                     super::$name(casebot::store::Backend::Sqlite).await
                 }
@@ -22,6 +26,7 @@ macro_rules! on_both_backends {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                $(#[$meta])*
                 async fn $name() {
                     super::$name(casebot::store::Backend::Postgres).await
                 }
