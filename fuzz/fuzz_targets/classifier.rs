@@ -1,4 +1,4 @@
-//! Fuzz target: see casebot::fuzzing::check_classifier for the property it holds.
+//! Fuzz target: see casebot_fuzz::check_classifier for the property it holds.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| casebot::fuzzing::check_classifier(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| casebot_fuzz::check_classifier(data));

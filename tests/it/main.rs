@@ -8,6 +8,7 @@ mod cli;
 mod concurrency;
 mod corrections;
 mod discord;
+mod fuzz_properties;
 mod fuzz_quick;
 mod help;
 mod http_orders;
