@@ -77,7 +77,8 @@ impl FakeHttp {
     }
 }
 
-async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Seen> {
+/// One HTTP/1.1 request off `socket`: its request line, headers and body (by Content-Length).
+pub async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Seen> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
