@@ -16,7 +16,6 @@ pub async fn queue(
     command: QueueCommand,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let staff = &app.staff;
     match command {
         QueueCommand::List { json } => list(app, json, out).await,
         QueueCommand::Sweep { watch } => sweep(app, watch, out).await,
@@ -24,24 +23,12 @@ pub async fn queue(
             case_id,
             text,
             staff: who,
-        } => {
-            staff
-                .note(CaseId(case_id), &StaffId::new(&who), &text)
-                .await?;
-            writeln!(out, "note added to case #{case_id} by {who}")?;
-            Ok(ExitCode::SUCCESS)
-        }
+        } => write(app, Writing::Note, case_id, &who, &text, out).await,
         QueueCommand::Reply {
             case_id,
             text,
             staff: who,
-        } => {
-            staff
-                .reply(CaseId(case_id), &StaffId::new(&who), &text, None)
-                .await?;
-            writeln!(out, "reply to case #{case_id} queued for delivery")?;
-            Ok(ExitCode::SUCCESS)
-        }
+        } => write(app, Writing::Reply, case_id, &who, &text, out).await,
         QueueCommand::Callback {
             case_id,
             staff: who,
@@ -54,13 +41,7 @@ pub async fn queue(
             case_id,
             staff: who,
         } => block(app, case_id, &who, false, out).await,
-        QueueCommand::Next { staff: who } => {
-            match staff.claim_next(&StaffId::new(&who)).await? {
-                Some(case) => writeln!(out, "{who} claimed case #{case}")?,
-                None => writeln!(out, "the queue is empty")?,
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        QueueCommand::Next { staff: who } => claim_next(app, &who, out).await,
         QueueCommand::Claim {
             case_id,
             staff: who,
@@ -94,6 +75,42 @@ pub async fn queue(
             staff: who,
         } => act(app, case_id, &who, CaseAction::Reopen, out).await,
     }
+}
+
+/// What a staff member writes on a case: a note for the team, or a reply for the customer.
+enum Writing {
+    Note,
+    Reply,
+}
+
+async fn write(
+    app: &App,
+    writing: Writing,
+    case_id: i64,
+    who: &str,
+    text: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let (case, staff) = (CaseId(case_id), StaffId::new(who));
+    match writing {
+        Writing::Note => {
+            app.staff.note(case, &staff, text).await?;
+            writeln!(out, "note added to case #{case_id} by {who}")?;
+        }
+        Writing::Reply => {
+            app.staff.reply(case, &staff, text, None).await?;
+            writeln!(out, "reply to case #{case_id} queued for delivery")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn claim_next(app: &App, who: &str, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    match app.staff.claim_next(&StaffId::new(who)).await? {
+        Some(case) => writeln!(out, "{who} claimed case #{case}")?,
+        None => writeln!(out, "the queue is empty")?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The waiting cases in serving order, as lines or as JSON.
