@@ -273,7 +273,9 @@ async fn killing_casebot_mid_load_loses_and_doubles_nothing_and_every_reply_goes
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
-    let total = 400;
+    // Each round takes up to 80 messages further before its kill, so the load grows with the
+    // rounds (400 for the quick form, 2,000 for the long form of 20).
+    let total = (rounds * 100).max(400);
     // The customers are people on the sandbox Discord, where their replies are delivered.
     let customers: Vec<u64> = (0..total / 10)
         .map(|i| bot.sandbox.person(&format!("cust{i}")))
