@@ -28,8 +28,6 @@ use crate::support::app::{Setup, TestApp};
 on_both_backends!(
     a_security_report_escalates_at_once_with_the_safety_notice,
     a_tracking_question_is_answered_from_the_order_and_links_it,
-    #[ignore = "bug: \"any update on 112-4430938-2412367\" is classified other (0.51) and routed to \
-                general help without looking the named order up, so a late order is not escalated"]
     an_order_late_beyond_the_threshold_goes_to_the_queue,
     a_missing_high_value_parcel_with_an_angry_customer_goes_to_a_person_at_high_priority,
     a_charge_after_cancellation_is_refunded_once_and_audited,

@@ -222,10 +222,14 @@ pub fn plan(routing: Routing, s: &Situation, billing: &BillingLookup, policy: &F
     // A greeting or thanks alone holds no need, whatever the classifier made of it: it gets a
     // question back, never a flow that asks for an order number.
     let small_talk = replies::small_talk(s.text).is_some() && !routing.escalate;
-    let flow = if small_talk {
-        Some(Flow::GeneralHelp)
-    } else {
-        routing.flow
+    let flow = match routing.flow {
+        _ if small_talk => Some(Flow::GeneralHelp),
+        // A message with no need of its own that names an order ("any update on 112-...")
+        // asks after that order: its status answers it, and a late or stuck one goes to people.
+        Some(Flow::GeneralHelp) if s.intent == Intent::Other && s.order_number.is_some() => {
+            Some(Flow::Tracking)
+        }
+        flow => flow,
     };
     let mut article = None;
     let mut explains_handover = false;
