@@ -2,11 +2,9 @@
 //! next scripted reply (the last one repeats), and every request is recorded so a test can read
 //! what casebot sent.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
+use super::fake_http::{FakeHttp, Reply as HttpReply};
 
 /// One scripted reply.
 #[derive(Clone)]
@@ -70,49 +68,37 @@ impl Seen {
 pub struct FakeLlm {
     /// The API root to configure casebot with, `http://127.0.0.1:PORT/v1`.
     pub base_url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
+    http: FakeHttp,
 }
 
 impl FakeLlm {
     pub async fn start(replies: Vec<Reply>) -> FakeLlm {
         assert!(!replies.is_empty());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        tokio::spawn(async move {
-            let mut next = 0;
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let reply = replies[next.min(replies.len() - 1)].clone();
-                next += 1;
-                let log = log.clone();
-                tokio::spawn(async move {
-                    let Some(request) = read_request(&mut socket).await else {
-                        return;
-                    };
-                    log.lock().unwrap().push(request);
-                    let (status, body) = match reply {
-                        Reply::Stall(d) => {
-                            tokio::time::sleep(d).await;
-                            return;
-                        }
-                        Reply::Status(status, body) => (status, body),
-                        Reply::Content(content) => (200, completion(&content)),
-                    };
-                    let head = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = socket.write_all(head.as_bytes()).await;
-                    let _ = socket.write_all(body.as_bytes()).await;
-                });
-            }
-        });
-        FakeLlm { base_url, seen }
+        let replies = replies
+            .into_iter()
+            .map(|reply| match reply {
+                Reply::Content(content) => HttpReply::Json(200, completion(&content)),
+                Reply::Status(status, body) => HttpReply::Json(status, body),
+                Reply::Stall(d) => HttpReply::Stall(d),
+            })
+            .collect();
+        let http = FakeHttp::start(replies).await;
+        FakeLlm {
+            base_url: format!("{}/v1", http.url),
+            http,
+        }
     }
 
     pub fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
+        self.http
+            .requests()
+            .into_iter()
+            .map(|raw| Seen {
+                line: raw.line,
+                headers: raw.headers,
+                body: serde_json::from_str(&raw.body).unwrap_or(serde_json::Value::Null),
+            })
+            .collect()
     }
 
     /// The environment that points casebot at this server, with `more` settings.
@@ -143,13 +129,4 @@ fn completion(content: &str) -> String {
         }],
     })
     .to_string()
-}
-
-async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Seen> {
-    let raw = super::fake_http::read_request(socket).await?;
-    Some(Seen {
-        line: raw.line,
-        headers: raw.headers,
-        body: serde_json::from_str(&raw.body).unwrap_or(serde_json::Value::Null),
-    })
 }
