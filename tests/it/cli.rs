@@ -457,7 +457,10 @@ fn a_full_demo_run_logs_no_message_text_card_numbers_or_secrets_even_at_debug() 
     for secret in [
         "tok-do-not-log-9f3b2",
         "orders-secret-77aa",
-        "4111",
+        // The card number in any of its written forms (a bare "4111" can be part of an id).
+        "4111 1111",
+        "4111111111111111",
+        "4111-1111",
         "NEVER arrived",
         "ridiculous",
         "cancelled my membership",
