@@ -198,6 +198,13 @@ pub fn is_address_follow_up(s: &Situation) -> bool {
         && matches!(s.intent, Intent::Other | Intent::AddressChange)
 }
 
+/// Whether the message itself names the order it is about.
+fn names_its_order(s: &Situation) -> bool {
+    s.order_number
+        .as_deref()
+        .is_some_and(|number| s.text.contains(number))
+}
+
 /// Step 2.
 pub fn plan(routing: Routing, s: &Situation, billing: &BillingLookup, policy: &FlowPolicy) -> Plan {
     let hand_over = |routing: Routing, flow| Plan {
@@ -226,7 +233,9 @@ pub fn plan(routing: Routing, s: &Situation, billing: &BillingLookup, policy: &F
         _ if small_talk => Some(Flow::GeneralHelp),
         // A message with no need of its own that names an order ("any update on 112-...")
         // asks after that order: its status answers it, and a late or stuck one goes to people.
-        Some(Flow::GeneralHelp) if s.intent == Intent::Other && s.order_number.is_some() => {
+        // Only a number in this message counts: a remark on a case that already has an order is
+        // not a status question.
+        Some(Flow::GeneralHelp) if s.intent == Intent::Other && names_its_order(s) => {
             Some(Flow::Tracking)
         }
         flow => flow,
@@ -365,5 +374,57 @@ fn address_follow_up(routing: Routing, s: &Situation) -> Plan {
         }],
         article: None,
         explains_handover: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::case::Origin;
+    use crate::domain::ids::CustomerId;
+    use crate::domain::routing::rules::{parse_rules, DEFAULT_RULES};
+    use crate::domain::routing::signals::read_mood;
+
+    /// The flow `plan` picks for `text`, read as `other`, on a case that may already have an order.
+    fn flow_for(text: &str, message_names: Option<&str>, case_order: Option<&str>) -> Option<Flow> {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let mut case = Case::open(CustomerId(1), Origin::Dm, now);
+        case.order_number = case_order.map(str::to_owned);
+        let mood = read_mood(text);
+        let desk = HelpDesk::default();
+        let s = Situation {
+            case: &case,
+            text,
+            intent: Intent::Other,
+            mood: &mood,
+            order_number: message_names.or(case_order).map(str::to_owned),
+            order: OrderLookup::NotFound,
+            contacts_about_order: 1,
+            now,
+            desk: &desk,
+            second_need: None,
+        };
+        let rules = parse_rules(DEFAULT_RULES).unwrap();
+        plan(
+            choose(&rules, &s),
+            &s,
+            &BillingLookup::NotNeeded,
+            &FlowPolicy::default(),
+        )
+        .flow
+    }
+
+    #[test]
+    fn a_message_naming_an_order_with_no_other_need_gets_its_status() {
+        let number = "112-4430938-2412367";
+        let text = format!("any update on {number}");
+        assert_eq!(flow_for(&text, Some(number), None), Some(Flow::Tracking));
+    }
+
+    #[test]
+    fn a_remark_on_a_case_that_already_has_an_order_stays_general_help() {
+        let number = "112-4430938-2412367";
+        let flow = flow_for("the driver was very rude to my mum", None, Some(number));
+        assert_eq!(flow, Some(Flow::GeneralHelp));
     }
 }
